@@ -1,0 +1,112 @@
+"""Classification on two axes (DESIGN.md): openness of the release and freedom of the license.
+
+Openness comes from the root model's release, never from datasets a fine-tune lists.
+Every label carries the evidence it rests on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from scanner.evidence import Evidence
+from scanner.kb import PACKAGE_DIR
+from scanner.result import Classification, LicenseUse
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pth", ".pt", ".ckpt", ".onnx", ".h5", ".msgpack",
+                   ".tflite", ".mlmodel", ".npz", ".ggml", ".exl2", ".llamafile")
+
+_FREEDOM_ORDER = ["permissive", "copyleft", "restricted", "non-commercial", "unknown"]
+_CATEGORY_TO_FREEDOM = {
+    "permissive": "permissive", "public-domain": "permissive",
+    "weak-copyleft": "copyleft", "copyleft": "copyleft",
+    "restricted": "restricted",
+    "non-commercial": "non-commercial", "research-only": "non-commercial",
+    "unknown": "unknown",
+}
+
+# pipeline tags (and config model types) that mean the model takes or makes more than text
+_PIPELINE_MODALITIES = {
+    "image-text-to-text": ("text", "image"), "visual-question-answering": ("text", "image"),
+    "image-to-text": ("text", "image"), "text-to-image": ("text", "image"), "image-to-image": ("image",),
+    "any-to-any": ("text", "image", "audio", "video"), "video-text-to-text": ("text", "video"),
+    "text-to-video": ("text", "video"), "automatic-speech-recognition": ("audio", "text"),
+    "text-to-speech": ("text", "audio"), "text-to-audio": ("text", "audio"), "audio-text-to-text": ("text", "audio"),
+    "image-classification": ("image",), "object-detection": ("image",), "image-segmentation": ("image",),
+    "feature-extraction": ("text",), "text-generation": ("text",), "text2text-generation": ("text",),
+    "text-classification": ("text",), "sentence-similarity": ("text",), "fill-mask": ("text",),
+    "image-to-3d": ("image", "3d"), "text-to-3d": ("text", "3d"),
+}
+_MULTIMODAL_MODEL_TYPES = {"mllama": ("text", "image"), "llama4": ("text", "image"), "llava": ("text", "image"),
+                           "qwen2_vl": ("text", "image"), "qwen2_5_vl": ("text", "image"),
+                           "paligemma": ("text", "image"), "gemma3": ("text", "image"), "idefics3": ("text", "image"),
+                           "pixtral": ("text", "image"), "whisper": ("audio", "text")}
+
+
+@functools.lru_cache(maxsize=1)
+def _known_releases() -> tuple[Mapping[str, Any], ...]:
+    path = PACKAGE_DIR / "data" / "openness.yaml"
+    return tuple(yaml.safe_load(path.read_text(encoding="utf-8")) or ())
+
+
+def modalities(ev: Evidence, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    mods: set[str] = set()
+    if ev.pipeline_tag in _PIPELINE_MODALITIES:
+        mods.update(_PIPELINE_MODALITIES[ev.pipeline_tag])
+    model_type = (ev.config or {}).get("model_type") if ev.config else None
+    if isinstance(model_type, str) and model_type in _MULTIMODAL_MODEL_TYPES:
+        mods.update(_MULTIMODAL_MODEL_TYPES[model_type])
+    card_tag = (card or ev.card_data or {}).get("pipeline_tag")
+    if isinstance(card_tag, str) and card_tag in _PIPELINE_MODALITIES:
+        mods.update(_PIPELINE_MODALITIES[card_tag])
+    return tuple(sorted(mods)) or ("text",)
+
+
+def openness(root: Evidence) -> tuple[str, list[str]]:
+    repo = root.repo_id or ""
+    for entry in _known_releases():
+        if any(fnmatch.fnmatch(repo.lower(), pat.lower()) for pat in entry["match"]):
+            return entry["openness"], [
+                f"{repo}: training data public ({entry['training_data']})",
+                f"training code public ({entry['training_code']})",
+                f"source: {entry['source']}",
+            ]
+    weights = [s.path for s in root.siblings if s.path.lower().endswith(WEIGHT_SUFFIXES)]
+    if weights:
+        return "open-weights", [f"{root.display_name}: weights published ({len(weights)} file(s), e.g. {weights[0]}); "
+                                "training data and code not evidenced as released"]
+    if root.source == "local":
+        return "unknown", [f"{root.display_name}: a local folder; no release evidence"]
+    return "unknown", [f"{root.display_name}: no weight files listed in the repository"]
+
+
+def license_freedom(effective: Iterable[LicenseUse]) -> tuple[str, list[str]]:
+    worst = "permissive"
+    evidence = []
+    seen = False
+    for use in effective:
+        if use.kind == "use-policy":
+            continue
+        seen = True
+        freedom = _CATEGORY_TO_FREEDOM.get(use.category, "unknown") if use.record else "unknown"
+        evidence.append(f"{use.name}: {use.category if use.record else 'not in the knowledge base'}")
+        if _FREEDOM_ORDER.index(freedom) > _FREEDOM_ORDER.index(worst):
+            worst = freedom
+    if not seen:
+        return "unknown", ["no license identified"]
+    return worst, evidence
+
+
+_LABELS = {"fully-open": "Fully open", "open-weights": "Open weights", "closed": "Closed", "unknown": "Openness unknown"}
+
+
+def classify(ev: Evidence, root: Evidence, effective: Iterable[LicenseUse],
+             card: Mapping[str, Any] | None = None) -> Classification:
+    effective = tuple(effective)
+    open_, open_ev = openness(root)
+    free, free_ev = license_freedom(effective)
+    label = f"{_LABELS[open_]}, {free} license" if free != "unknown" else f"{_LABELS[open_]}, license unknown"
+    return Classification(open_, free, label, tuple(open_ev + free_ev), modalities(ev, card))

@@ -1,0 +1,80 @@
+"""The `modelscan` command line. Subcommands live one per module and load lazily, so
+`modelscan --help` imports neither huggingface_hub nor rich."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from scanner import __version__
+
+COMMANDS = {
+    "check": ("scanner.cli.check", "check", "Scan models and decide them against a policy."),
+    "record": ("scanner.cli.record", "record", "Record what the Hub shows for models into a snapshot directory."),
+    "identify": ("scanner.cli.identify", "identify", "Identify the licenses in license text files."),
+    "licenses": ("scanner.cli.licenses", "licenses", "Browse and validate the license knowledge base."),
+    "policy": ("scanner.cli.policy", "policy", "Validate and show policies."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="modelscan")
+def cli() -> None:
+    """License and model-card compliance for open AI models.
+
+    Exit codes: 0 every target allowed, 1 a target denied or needing review,
+    2 the tool could not decide (bad input, invalid policy, unknown target).
+    """
+
+
+def fail(message: str) -> "click.exceptions.Exit":
+    """Print a one-line error and exit 2."""
+    click.echo(f"modelscan: error: {message.splitlines()[0] if message else 'failed'}", err=True)
+    return click.exceptions.Exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        rc = cli.main(args=argv, prog_name="modelscan", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        rc = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("modelscan: aborted", err=True)
+        rc = 2
+    except click.ClickException as exc:
+        # usage errors: one line, exit 2
+        msg = exc.format_message().replace("\n", " ")
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"modelscan: error: {msg}{hint}", err=True)
+        rc = 2
+    except KeyboardInterrupt:
+        click.echo("modelscan: interrupted", err=True)
+        rc = 2
+    except Exception as exc:  # noqa: BLE001 - never a traceback unless asked for
+        if os.environ.get("MODELSCAN_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:300]
+        click.echo(f"modelscan: error: internal error: {type(exc).__name__}: {first} "
+                   "(set MODELSCAN_DEBUG=1 for a traceback)", err=True)
+        rc = 2
+    sys.exit(rc if isinstance(rc, int) else 0)

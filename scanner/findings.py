@@ -1,0 +1,104 @@
+"""The registry of finding codes: one place with a title, a default severity and help text.
+
+SARIF rules, the docs and the JSON Schema's enum are generated from this table, so a
+new finding is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+EFFECTS = ("allow", "review", "deny")
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: str
+    severity: str
+    help: str
+
+
+_RULES = [
+    # licenses against the policy
+    Rule("license-denied", "License denied by policy", "high",
+         "The policy's license deny list matches a license that binds the weights. Choose another model or change the policy."),
+    Rule("license-needs-review", "License needs review", "medium",
+         "The policy sends this license to a person for review (its review list, or a license it does not list)."),
+    Rule("license-unknown", "License unknown", "medium",
+         "No license could be identified for the weights. An unknown license is never allowed by default: find the terms and add a waiver or a record."),
+    Rule("license-unresolved", "License name not in the knowledge base", "medium",
+         "The card names a license the knowledge base has no record for. Add a record under licenses/ (or an alias) after reading its terms."),
+    Rule("license-unverified", "License terms unverified", "medium",
+         "The knowledge base record for this license is marked unverified: its terms are not settled by primary sources."),
+    Rule("license-mismatch", "Card label disagrees with the license text", "medium",
+         "The card's license label and the repository's own license text disagree. The text binds; the label stays in 'declared' only."),
+    Rule("license-conflict-with-base", "Derivative label looser than its base", "high",
+         "A derivative's declared license cannot loosen the terms of the base model it was made from; the base license stays effective."),
+    Rule("license-file-unidentified", "License file not identified", "medium",
+         "A license file in the repository matches no known license text well enough. Read it: its terms may bind."),
+    Rule("license-from-gate-prompt", "License identified from the access-gate prompt", "info",
+         "The license was identified from the text users accept in the Hub's access gate."),
+    # terms against the deployment context
+    Rule("non-commercial-use", "Commercial use not permitted", "high",
+         "The license forbids commercial use (non-commercial or research-only) and the deployment context is commercial."),
+    Rule("user-threshold-exceeded", "Monthly active users above the license threshold", "high",
+         "Above this number of monthly active users the license requires a separate agreement with the licensor."),
+    Rule("revenue-threshold-exceeded", "Annual revenue above the license threshold", "high",
+         "Above this annual revenue the license requires a separate (enterprise) agreement."),
+    Rule("territory-excluded", "Deployment in an excluded territory", "high",
+         "The license or its use policy withholds rights in a territory that the deployment context names (domicile, deployment or user regions)."),
+    Rule("output-use-restricted", "Use of outputs restricted", "high",
+         "The license restricts using the model's outputs to train or improve other models, and the context lists such a use case."),
+    Rule("field-of-use-restricted", "Use case forbidden by the license", "high",
+         "The license forbids a use case the deployment context lists."),
+    Rule("term-needs-review", "License term needs review", "medium",
+         "The policy sends this kind of license term to a person for judgment."),
+    Rule("term-denied", "License term denied by policy", "high",
+         "The policy denies any license carrying this kind of term."),
+    # the model itself
+    Rule("model-denied", "Model denied by policy", "high", "The policy's model deny list names this model."),
+    Rule("model-allowed", "Model allowed by policy", "info", "The policy's model allow list names this model (pinned where a revision is given)."),
+    Rule("waiver-applied", "Waiver applied", "info", "A waiver in the policy changed the verdict; it names an owner, a reason and an expiry."),
+    Rule("waiver-expired", "Waiver expired", "medium", "A waiver matched this model or license but its expiry date has passed; it no longer applies."),
+    # evidence gaps (never allow)
+    Rule("card-missing", "No model card", "medium", "The repository has no README.md model card."),
+    Rule("card-malformed", "Model card metadata malformed", "medium",
+         "The card's YAML front matter does not parse; its metadata was not used."),
+    Rule("card-yaml-aliases", "Model card YAML refused", "high",
+         "The card's YAML uses aliases beyond a small budget (an expansion bomb); it was refused without expanding."),
+    Rule("card-no-license", "Card declares no license", "low", "The card has no license key and no license tag."),
+    Rule("file-gated", "File behind the access gate", "medium",
+         "A license file needs an accepted license and a token to read. Accept the terms on the Hub and set HF_TOKEN, or scan from a recorded snapshot."),
+    Rule("file-too-large", "File too large to read", "medium", "A card or license file exceeds the size limit and was not read."),
+    Rule("file-binary", "File is not text", "medium", "A license file is binary or not decodable text."),
+    Rule("file-unreadable", "File could not be read", "medium", "A file the scan needs could not be fetched or read."),
+    Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the evidence is incomplete."),
+    Rule("revision-moved", "Revision differs from the pinned one", "medium", "The revision the Hub serves is not the one pinned."),
+    Rule("lineage-parent-unavailable", "Base model unavailable", "medium",
+         "A base model the card names could not be read (missing, private, gated or failing); its terms may bind."),
+]
+
+RULES: Mapping[str, Rule] = {r.code: r for r in _RULES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    severity: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    effect: str | None = None        # allow | review | deny: what this finding does to the verdict
+    license: str | None = None       # record key when the finding is about one license
+
+    def __post_init__(self) -> None:
+        if self.code not in RULES:
+            raise KeyError(f"unregistered finding code {self.code!r}")
+        if not self.severity:
+            object.__setattr__(self, "severity", RULES[self.code].severity)
+
+
+def rule(code: str) -> Rule:
+    return RULES[code]

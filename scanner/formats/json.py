@@ -1,0 +1,61 @@
+"""The JSON report (DESIGN.md contract; scanner/schemas/report.schema.json describes it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from scanner.evidence import thaw
+from scanner.formats.interface import Format
+from scanner.result import LicenseUse, Report, Result
+
+
+def _license(u: LicenseUse) -> dict[str, Any]:
+    out = {**u.ref(), "record": u.record, "kind": u.kind, "category": u.category,
+           "found_in": [{"kind": o.kind, "where": o.where, "method": o.method, "confidence": o.confidence,
+                         **({"detail": o.detail} if o.detail else {})} for o in u.origins]}
+    if u.via:
+        out["via"] = list(u.via)
+    return out
+
+
+def result_dict(r: Result) -> dict[str, Any]:
+    return {
+        "target": r.target, "repo_id": r.repo_id, "revision": r.revision, "sha": r.sha, "source": r.source,
+        "verdict": r.verdict, "reasons": list(r.reasons),
+        "licenses": {"declared": [_license(u) for u in r.licenses.declared],
+                     "detected": [_license(u) for u in r.licenses.detected],
+                     "effective": [_license(u) for u in r.licenses.effective]},
+        "classification": {"openness": r.classification.openness,
+                           "license_freedom": r.classification.license_freedom,
+                           "label": r.classification.label, "evidence": list(r.classification.evidence),
+                           "modalities": list(r.classification.modalities)},
+        "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "evidence": thaw(dict(f.evidence)),
+                      "effect": f.effect} for f in r.findings],
+        "obligations": [{"term": o.term, "license": o.license, "text": o.text, **({"source": o.source} if o.source else {})}
+                        for o in r.obligations],
+        "files": [{"path": f.path, "status": f.status, "size": f.size, "sha256": f.sha256,
+                   "matches": [thaw(dict(m)) for m in f.matches]} for f in r.files],
+        "lineage": thaw(r.lineage) if r.lineage else None,
+        "locations": [thaw(dict(loc)) for loc in r.locations],
+        "smoke": thaw(r.smoke) if r.smoke else None,
+        "provenance": thaw(r.provenance) if r.provenance else None,
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema_version": report.schema_version,
+        "tool": dict(report.tool),
+        "knowledge_base": dict(report.knowledge_base),
+        "policy": {"path": report.policy.path, "name": report.policy.name, "hash": report.policy.hash},
+        "evaluated_at": report.evaluated_at,
+        "context": thaw(dict(report.context)),
+        "results": [result_dict(r) for r in report.results],
+        "summary": report.summary,
+    }
+
+
+class JsonFormat(Format):
+    def render(self, report: Report) -> str:
+        return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"

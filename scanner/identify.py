@@ -1,0 +1,268 @@
+"""From Evidence to licenses: what the card declares, what the repo's texts say, and
+which of them bind (the repo's own license text outranks its label).
+
+Pure: Evidence + knowledge base in, licenses + findings out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping
+
+from scanner.card import Card, as_list, parse_card
+from scanner.evidence import CARD_FILE, Evidence, FileEvidence
+from scanner.findings import Finding
+from scanner.kb import KnowledgeBase, LicenseRecord
+from scanner.result import FileMatch, LicenseUse, Licenses, Origin
+from scanner.textid import TextMatch, identify_hash, identify_text
+
+# license_link values that name a license even when license_name is missing or odd.
+_LINK_HINTS = (
+    (re.compile(r"llama3_3|llama-3\.3|llama3\.3", re.I), "llama3.3"),
+    (re.compile(r"llama3_2|llama-3\.2|llama3\.2", re.I), "llama3.2"),
+    (re.compile(r"llama3_1|llama-3\.1|llama3\.1", re.I), "llama3.1"),
+    (re.compile(r"llama4|llama-4", re.I), "llama4"),
+    (re.compile(r"llama3(?![._\d])|meta-llama-3", re.I), "llama3"),
+    (re.compile(r"llama-?2", re.I), "llama2"),
+    (re.compile(r"MRL-[\d.]+", re.I), "mrl"),
+    (re.compile(r"MNPL-[\d.]+", re.I), "mnpl"),
+    (re.compile(r"ai\.google\.dev/gemma/terms", re.I), "gemma"),
+)
+
+
+@dataclass(frozen=True)
+class CardView:
+    """The card as the scan uses it: Hub-parsed metadata where present, else the README's front matter."""
+
+    data: Mapping[str, Any]
+    body: str
+    has_card: bool
+    findings: tuple[Finding, ...]
+
+
+def read_card(ev: Evidence) -> CardView:
+    findings: list[Finding] = []
+    readme = ev.file(CARD_FILE)
+    card: Card | None = None
+    if readme is not None and readme.readable:
+        card = parse_card(readme.text or "")
+        for problem in card.problems:
+            findings.append(Finding(problem.code, str(problem), evidence={"file": CARD_FILE}, effect="review"))
+    elif readme is not None:
+        findings.extend(_file_gap(readme, material=ev.card_data is None))
+    elif not any(s.path == CARD_FILE for s in ev.siblings) and ev.card_data is None:
+        findings.append(Finding("card-missing", f"{ev.display_name} has no README.md model card", effect="review"))
+    data: Mapping[str, Any]
+    if ev.card_data is not None:
+        data = ev.card_data
+    elif card is not None and card.data is not None:
+        data = card.data
+    else:
+        data = {}
+    body = card.body if card is not None else ""
+    return CardView(data, body, bool(data) or card is not None, tuple(findings))
+
+
+def _file_gap(f: FileEvidence, material: bool = True) -> list[Finding]:
+    effect = "review" if material else None
+    sev = None if material else "low"
+    ev = {"file": f.path, "size": f.size, "status": f.status}
+    if f.error:
+        ev["error"] = f.error
+    code, msg = {
+        "gated": ("file-gated", f"{f.path} is behind the access gate and could not be read"),
+        "too-large": ("file-too-large", f"{f.path} is {f.size} bytes, over the read limit; not read"),
+        "binary": ("file-binary", f"{f.path} is not text"),
+    }.get(f.status, ("file-unreadable", f"{f.path} could not be read ({f.error or f.status})"))
+    kw = {"severity": sev} if sev else {}
+    return [Finding(code, msg, evidence=ev, effect=effect, **kw)]
+
+
+def _use(rec: LicenseRecord, origin: Origin) -> LicenseUse:
+    return LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category, (origin,))
+
+
+def _unresolved(name: str, origin: Origin) -> LicenseUse:
+    return LicenseUse(None, name, None, name, "unknown", "unknown", (origin,))
+
+
+def _merge(uses: Iterable[LicenseUse]) -> tuple[LicenseUse, ...]:
+    """One entry per license, with all the places it was found."""
+    out: dict[str, LicenseUse] = {}
+    for u in uses:
+        k = u.record or f"?{u.id}"
+        if k in out:
+            prev = out[k]
+            origins = prev.origins + tuple(o for o in u.origins if o not in prev.origins)
+            out[k] = replace(prev, origins=origins)
+        else:
+            out[k] = u
+    return tuple(out.values())
+
+
+def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: KnowledgeBase) -> tuple[LicenseUse, ...]:
+    uses: list[LicenseUse] = []
+    values = as_list(card.get("license"))
+    name = card.get("license_name")
+    link = card.get("license_link")
+    for value in values:
+        value_s = str(value).strip()
+        rec = kb.resolve(value_s)
+        if rec is not None and not rec.is_placeholder:
+            uses.append(_use(rec, Origin("card", "cardData.license", "metadata", 1.0, value_s)))
+            continue
+        if value_s.lower() in ("other", "unknown") or rec is not None:
+            named = _from_name_or_link(name, link, kb)
+            if named:
+                uses.append(named)
+                continue
+        if rec is not None:
+            uses.append(_use(rec, Origin("card", "cardData.license", "metadata", 1.0, value_s)))
+        else:
+            uses.append(_unresolved(value_s, Origin("card", "cardData.license", "metadata", 1.0, value_s)))
+    if not values and (name or link):
+        named = _from_name_or_link(name, link, kb)
+        if named:
+            uses.append(named)
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.startswith("license:"):
+            continue
+        value = tag.split(":", 1)[1]
+        rec = kb.resolve(value)
+        if rec is None:
+            uses.append(_unresolved(value, Origin("tag", tag, "metadata", 0.9, value)))
+        elif not rec.is_placeholder:
+            uses.append(_use(rec, Origin("tag", tag, "metadata", 0.9, value)))
+    return _merge(uses)
+
+
+def _from_name_or_link(name: Any, link: Any, kb: KnowledgeBase) -> LicenseUse | None:
+    if isinstance(name, str) and name.strip():
+        rec = kb.resolve(name)
+        if rec is not None and not rec.is_placeholder:
+            method = "metadata" if rec.id == name.strip().lower() else "alias"
+            return _use(rec, Origin("card-license-name", "cardData.license_name", method, 1.0, name))
+    if isinstance(link, str):
+        for pattern, lid in _LINK_HINTS:
+            if pattern.search(link):
+                rec = kb.resolve(lid)
+                if rec is not None:
+                    return _use(rec, Origin("card-license-link", "cardData.license_link", "metadata", 0.8, link))
+    if isinstance(name, str) and name.strip():
+        return _unresolved(name.strip(), Origin("card-license-name", "cardData.license_name", "metadata", 1.0, name))
+    return None
+
+
+def _matches_to_uses(matches: Iterable[TextMatch], kb: KnowledgeBase, kind: str, where: str) -> list[LicenseUse]:
+    uses = []
+    for m in matches:
+        rec = kb.get(m.record)
+        if rec is not None:
+            uses.append(_use(rec, Origin(kind, where, m.method, m.confidence, m.detail)))
+    return uses
+
+
+def _match_dicts(matches: Iterable[TextMatch], kb: KnowledgeBase) -> tuple[dict, ...]:
+    out = []
+    for m in matches:
+        rec = kb.get(m.record)
+        if rec is not None:
+            out.append({**rec.ref(), "record": rec.key, "kind": rec.kind, "method": m.method,
+                        "confidence": m.confidence, "detail": m.detail})
+    return tuple(out)
+
+
+def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
+                      ) -> tuple[tuple[LicenseUse, ...], tuple[FileMatch, ...], tuple[Finding, ...]]:
+    uses: list[LicenseUse] = []
+    files: list[FileMatch] = []
+    findings: list[Finding] = []
+    for f in ev.license_files:
+        if f.status == "omitted":
+            matches = identify_hash(f.normalized_sha256, kb)
+        elif f.readable:
+            matches = identify_text(f.text or "", kb)
+        else:
+            findings.extend(_file_gap(f))
+            files.append(FileMatch(f.path, f.status, f.size, f.sha256))
+            continue
+        files.append(FileMatch(f.path, f.status, f.size, f.sha256, _match_dicts(matches, kb)))
+        if matches:
+            uses.extend(_matches_to_uses(matches, kb, "file", f.path))
+        else:
+            notice = f.path.lower().startswith("notice")
+            findings.append(Finding(
+                "license-file-unidentified",
+                f"{f.path} matches no known license text" + ("" if not notice else " (a NOTICE file)"),
+                severity="low" if notice else "", evidence={"file": f.path, "size": f.size, "sha256": f.sha256},
+                effect=None if notice else "review"))
+    prompt = card.data.get("extra_gated_prompt") if card.data else None
+    withheld = ev.withheld_fields.get("extra_gated_prompt")
+    matches: list[TextMatch] = []
+    if isinstance(prompt, str) and prompt.strip():
+        matches = identify_text(prompt, kb)
+    elif withheld is not None:
+        matches = identify_hash(withheld.normalized_sha256, kb)
+    if matches:
+        uses.extend(_matches_to_uses(matches, kb, "gate-prompt", "cardData.extra_gated_prompt"))
+        files.append(FileMatch("cardData.extra_gated_prompt", "omitted" if withheld is not None else "ok",
+                               withheld.size if withheld else len(prompt or ""), withheld.sha256 if withheld else None,
+                               _match_dicts(matches, kb)))
+    return _merge(uses), tuple(files), tuple(findings)
+
+
+def reconcile(declared: tuple[LicenseUse, ...], detected: tuple[LicenseUse, ...], kb: KnowledgeBase,
+              repo: str) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
+    """The licenses that bind the repo's own weights, before lineage.
+
+    The repo's own license texts outrank its label: a declared license the texts
+    contradict stays in `declared` only, with a license-mismatch finding.
+    """
+    findings: list[Finding] = []
+    detected_licenses_ = [u for u in detected if u.kind != "use-policy"]
+    if detected_licenses_:
+        own = list(detected_licenses_)
+        detected_ids = {u.id for u in detected_licenses_}
+        for d in declared:
+            if d.id in detected_ids or d.kind in ("placeholder", "family"):
+                continue
+            findings.append(Finding(
+                "license-mismatch",
+                f"{repo}: the card declares {d.name} but its license text is "
+                + ", ".join(u.name for u in detected_licenses_),
+                evidence={"declared": {**d.ref(), "where": [o.where for o in d.origins]},
+                          "detected": [{**u.ref(), "where": [o.where for o in u.origins]} for u in detected_licenses_]},
+                effect=None, license=d.record))
+        if not declared:
+            findings.append(Finding(
+                "card-no-license",
+                f"{repo}: the card declares no license; identified "
+                + ", ".join(u.name for u in detected_licenses_) + " from "
+                + ", ".join(sorted({o.where for u in detected_licenses_ for o in u.origins})),
+                severity="info"))
+    else:
+        own = [u for u in declared]
+        if not declared:
+            findings.append(Finding("card-no-license", f"{repo}: no license declared or identified"))
+    if any(o.kind == "gate-prompt" for u in detected for o in u.origins):
+        names = ", ".join(u.name for u in detected if any(o.kind == "gate-prompt" for o in u.origins))
+        findings.append(Finding("license-from-gate-prompt", f"{repo}: the access-gate prompt holds {names}"))
+    # A license brings the use policy it incorporates; a detected AUP binds in its own right.
+    for u in list(own) + [u for u in detected if u.kind == "use-policy"]:
+        rec = kb.get(u.record) if u.record else None
+        aup = kb.use_policy_of(rec) if rec else None
+        if aup is not None:
+            own.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
+                                  (Origin("license", u.id, "incorporated", 1.0, f"use policy of {u.name}"),)))
+        if u.kind == "use-policy":
+            own.append(u)
+    return _merge(own), tuple(findings)
+
+
+def identify(ev: Evidence, kb: KnowledgeBase) -> tuple[CardView, Licenses, tuple[FileMatch, ...], tuple[Finding, ...]]:
+    card = read_card(ev)
+    declared = declared_licenses(card.data, ev.tags, kb)
+    detected, files, file_findings = detected_licenses(ev, card, kb)
+    own, rec_findings = reconcile(declared, detected, kb, ev.display_name)
+    return card, Licenses(declared, detected, own), files, card.findings + file_findings + rec_findings

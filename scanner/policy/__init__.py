@@ -1,0 +1,1 @@
+"""Organisation policies: loading (policy.model), evaluation (policy.engine)."""

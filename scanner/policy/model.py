@@ -1,0 +1,211 @@
+"""Loading and validating a policy YAML; errors name the file, the line and the key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from scanner.card import CardError, load_yaml_bounded
+from scanner.evidence import freeze, thaw
+from scanner.kb import data_dir, load_schema
+
+EU = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
+      "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE")
+EEA = EU + ("IS", "LI", "NO")
+
+DEFAULT_TERMS = {
+    "mau-threshold": "enforce", "revenue-threshold": "enforce", "non-commercial": "enforce",
+    "research-only": "enforce", "territory-exclusion": "enforce", "output-use-restriction": "enforce",
+    "field-of-use": "enforce", "registration-required": "review", "royalty": "review",
+}
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; the message is one line naming file, line and key."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    path: str | None
+    hash: str
+    context: Mapping[str, Any]
+    licenses: Mapping[str, Any]
+    terms: Mapping[str, str]
+    models: Mapping[str, Any]
+    waivers: tuple[Mapping[str, Any], ...]
+    description: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def term_mode(self, term_type: str) -> str:
+        return self.terms.get(term_type, DEFAULT_TERMS.get(term_type, "obligation"))
+
+    def with_context(self, overrides: Mapping[str, Any]) -> "Policy":
+        if not overrides:
+            return self
+        ctx = {**thaw(self.context), **overrides}
+        raw = {**thaw(self.raw), "context": ctx}
+        _validate(raw, None, self.path or "<policy>")
+        return Policy(self.name, self.path, _hash(raw), freeze(ctx), self.licenses, self.terms, self.models,
+                      self.waivers, self.description, freeze(raw))
+
+
+def _hash(raw: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(thaw(raw), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """The 1-based line of the YAML node at a JSON path (deepest node found)."""
+    line = None
+    for part in path:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == part:
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema("policy.schema.json"),
+                                                format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    err = errors[0]
+    path = list(err.absolute_path)
+    line = _line_of(root_node, path) if root_node is not None else None
+    key = ".".join(str(p) for p in path) or "(top level)"
+    msg = err.message
+    if err.validator == "oneOf" and err.context:
+        msg = "; ".join(sorted({c.message for c in err.context}))[:200]
+    loc = f"{where}:{line}" if line else where
+    raise PolicyError(f"{loc}: {key}: {msg}")
+
+
+def _resolve_path(ref: str, base: Path | None) -> Path:
+    candidate = Path(ref)
+    if not candidate.is_absolute() and base is not None:
+        rel = base.parent / candidate
+        if rel.is_file():
+            return rel
+    if candidate.is_file():
+        return candidate
+    shipped = data_dir("policies") / (ref if ref.endswith((".yaml", ".yml")) else ref + ".yaml")
+    if shipped.is_file():
+        return shipped
+    raise PolicyError(f"policy {ref!r} not found (a file path, or one of: {', '.join(shipped_policies())})")
+
+
+def shipped_policies() -> list[str]:
+    return sorted(p.stem for p in data_dir("policies").glob("*.yaml"))
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read(path: Path, depth: int = 0) -> tuple[dict[str, Any], str]:
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{where}: cannot read policy: {exc.__class__.__name__}: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = load_yaml_bounded(text)
+    except CardError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{where}: a policy is a YAML mapping with at least 'version' and 'name'")
+    _validate(data, node, where)
+    if data.get("extends"):
+        if depth > 4:
+            raise PolicyError(f"{where}: extends: chain deeper than 5")
+        base, _ = _read(_resolve_path(data["extends"], path), depth + 1)
+        data = _merge({k: v for k, v in base.items() if k != "name"}, {k: v for k, v in data.items() if k != "extends"})
+    return data, where
+
+
+def load_policy(ref: str | None) -> Policy:
+    """A policy from a file path or a shipped policy name (default: the shipped 'default')."""
+    path = _resolve_path(ref or "default", None)
+    data, where = _read(path)
+    _validate(data, None, where)
+    return Policy(
+        name=data["name"], path=str(path), hash=_hash(data), context=freeze(data.get("context") or {}),
+        licenses=freeze(data.get("licenses") or {}), terms=freeze(data.get("terms") or {}),
+        models=freeze(data.get("models") or {}), waivers=tuple(freeze(w) for w in data.get("waivers") or ()),
+        description=data.get("description", ""), raw=freeze(data))
+
+
+def parse_context_overrides(pairs: list[str]) -> dict[str, Any]:
+    """`--context KEY=VALUE` values, typed by the policy schema's context section."""
+    schema = load_schema("policy.schema.json")["$defs"]["context"]["properties"]
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise PolicyError(f"--context {pair!r}: expected KEY=VALUE")
+        key, value = (s.strip() for s in pair.split("=", 1))
+        if key not in schema:
+            raise PolicyError(f"--context {key!r}: unknown key (one of: {', '.join(schema)})")
+        kind = schema[key].get("type") or "string"
+        try:
+            if kind == "array":
+                out[key] = [v.strip().upper() if key.endswith("regions") else v.strip()
+                            for v in value.split(",") if v.strip()]
+            elif kind == "boolean":
+                if value.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                    raise ValueError(value)
+                out[key] = value.lower() in ("true", "yes", "1")
+            elif kind == "integer":
+                out[key] = int(value.replace("_", ""))
+            elif kind == "number":
+                out[key] = float(value.replace("_", ""))
+            else:
+                out[key] = value.upper() if key == "domicile" else value
+        except ValueError:
+            raise PolicyError(f"--context {key}={value!r}: expected a {kind}") from None
+    return out
+
+
+def expand_regions(codes: Any) -> set[str]:
+    """ISO codes plus the groups EU and EEA, expanded both ways for matching."""
+    out: set[str] = set()
+    for code in codes or ():
+        code = str(code).upper()
+        out.add(code)
+        if code == "EU":
+            out.update(EU)
+        elif code == "EEA":
+            out.update(EEA)
+    return out

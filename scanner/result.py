@@ -1,0 +1,115 @@
+"""The result model every format renders: frozen dataclasses, no logic beyond shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from scanner.findings import Finding
+
+VERDICTS = ("allow", "review", "deny", "error")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a license was found."""
+
+    kind: str            # card | card-license-name | card-license-link | tag | gate-prompt | file | base
+    where: str           # "cardData.license", "LICENSE", "tag license:llama3", ...
+    method: str          # metadata | alias | exact | marker
+    confidence: float = 1.0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LicenseUse:
+    record: str | None   # record key; None when the name resolves to no record
+    id: str
+    version: str | None
+    name: str
+    kind: str = "model-license"
+    category: str = "unknown"
+    origins: tuple[Origin, ...] = ()
+    via: tuple[str, ...] = ()     # lineage chain for inherited licenses (repo ids, derivative first)
+
+    def ref(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Licenses:
+    declared: tuple[LicenseUse, ...] = ()
+    detected: tuple[LicenseUse, ...] = ()
+    effective: tuple[LicenseUse, ...] = ()
+
+
+@dataclass(frozen=True)
+class Classification:
+    openness: str = "unknown"            # fully-open | open-weights | closed | unknown
+    license_freedom: str = "unknown"     # permissive | copyleft | restricted | non-commercial | unknown
+    label: str = "unknown"
+    evidence: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Obligation:
+    term: str
+    license: str          # license id (with version where one is set)
+    text: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class FileMatch:
+    path: str
+    status: str
+    size: int | None
+    sha256: str | None
+    matches: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    target: str
+    repo_id: str | None
+    revision: str | None
+    sha: str | None
+    source: str
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    licenses: Licenses = field(default_factory=Licenses)
+    classification: Classification = field(default_factory=Classification)
+    findings: tuple[Finding, ...] = ()
+    obligations: tuple[Obligation, ...] = ()
+    files: tuple[FileMatch, ...] = ()
+    lineage: Mapping[str, Any] | None = None
+    locations: tuple[Mapping[str, Any], ...] = ()
+    smoke: Mapping[str, Any] | None = None
+    provenance: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    path: str | None
+    name: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Report:
+    schema_version: str
+    tool: Mapping[str, str]
+    knowledge_base: Mapping[str, Any]
+    policy: PolicyRef
+    evaluated_at: str
+    context: Mapping[str, Any]
+    results: tuple[Result, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {v: 0 for v in VERDICTS}
+        for r in self.results:
+            counts[r.verdict] += 1
+        counts["total"] = len(self.results)
+        return counts

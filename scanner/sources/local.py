@@ -1,0 +1,72 @@
+"""A downloaded model folder on disk (README.md, LICENSE..., config.json, weights)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from scanner.evidence import CONFIG_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, Sibling, SourceIssue, freeze, \
+    is_wanted_file
+from scanner.sources.files import file_evidence
+from scanner.sources.interface import Source
+from scanner.targets import Target, TargetError
+
+MAX_LISTED = 10_000
+
+
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> FileEvidence:
+    rel = path.name
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            return FileEvidence(rel, "too-large", size=size, error=f"over the {limit}-byte limit")
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        return FileEvidence(rel, "error", error=f"{exc.__class__.__name__}: {exc.strerror or exc}")
+    return file_evidence(rel, data, limit)
+
+
+class LocalSource(Source):
+    name = "local"
+
+    def fetch(self, target: Target) -> Evidence:
+        root = target.path
+        if root is None or not root.is_dir():
+            raise TargetError(f"'{target.raw}' is not a model directory")
+        siblings = []
+        try:
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                for fn in filenames:
+                    p = Path(dirpath) / fn
+                    try:
+                        size = p.stat().st_size
+                    except OSError:
+                        size = None
+                    siblings.append(Sibling(p.relative_to(root).as_posix(), size))
+                    if len(siblings) >= MAX_LISTED:
+                        break
+                if len(siblings) >= MAX_LISTED:
+                    break
+        except OSError as exc:
+            raise TargetError(f"cannot list '{target.raw}': {exc.strerror or exc}") from None
+        files = tuple(read_bounded(root / s.path) for s in siblings if is_wanted_file(s.path))
+        files = tuple(f for f in files if f.path != CONFIG_FILE)
+        config = None
+        issues = []
+        cfg = root / CONFIG_FILE
+        if cfg.is_file():
+            fe = read_bounded(cfg)
+            if fe.readable:
+                try:
+                    loaded = json.loads(fe.text or "")
+                    config = loaded if isinstance(loaded, dict) else None
+                except ValueError as exc:
+                    issues.append(SourceIssue("file-unreadable", f"config.json does not parse: {exc}"))
+        return Evidence(
+            target=target.raw, source="local", repo_id=None, sha=None,
+            siblings=tuple(siblings), files=files, config=freeze(config) if config else None,
+            pipeline_tag=None, issues=tuple(issues),
+            provenance=freeze({"path": str(root)}))

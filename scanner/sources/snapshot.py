@@ -1,0 +1,249 @@
+"""Recorded snapshots (docs/snapshot.md): read them with no network, write them from Hub scans.
+
+The same layout serves as the Hub source's metadata cache: model_info is never cached
+by huggingface_hub, and a commit sha is immutable, so what was seen at a sha can be
+reused by repeated and offline scans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from scanner import TOOL_NAME, __version__
+from scanner.evidence import CONFIG_FILE, Evidence, FileEvidence, Sibling, freeze, thaw
+from scanner.sources.interface import Source
+from scanner.targets import Target, TargetError, validate_repo_id
+from scanner.textnorm import normalize
+
+FORMAT = "modelscan-snapshot"
+VERSION = 1
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _dump(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class SnapshotStore:
+    """Read and write one snapshot directory."""
+
+    def __init__(self, root: Path, create: bool = False):
+        self.root = Path(root)
+        meta = self.root / "snapshot.json"
+        if create:
+            if not meta.is_file():
+                _write_atomic(meta, _dump({"format": FORMAT, "version": VERSION,
+                                           "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                           "tool": {"name": TOOL_NAME, "version": __version__}}))
+        if not meta.is_file():
+            raise TargetError(f"{self.root} is not a snapshot (no snapshot.json)")
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TargetError(f"{meta}: unreadable snapshot metadata: {exc}") from None
+        if info.get("format") != FORMAT or info.get("version") != VERSION:
+            raise TargetError(f"{meta}: unsupported snapshot format {info.get('format')!r} version {info.get('version')!r}")
+        self.info = info
+
+    # -- paths -----------------------------------------------------------------------------------
+    def repo_dir(self, repo_id: str, kind: str = "model") -> Path:
+        validate_repo_id(repo_id)
+        return self.root / ("models" if kind == "model" else "datasets") / repo_id
+
+    def resolve(self, repo_id: str, revision: str | None, kind: str = "model") -> str | None:
+        rdir = self.repo_dir(repo_id, kind)
+        refs = self._refs(rdir)
+        rev = revision or "main"
+        if rev in refs:
+            return refs[rev]
+        if _SHA.match(rev) and (rdir / rev).is_dir():
+            return rev
+        if re.match(r"^[0-9a-f]{7,39}$", rev):
+            found = [p.name for p in rdir.glob(rev + "*") if p.is_dir()] if rdir.is_dir() else []
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def _refs(self, rdir: Path) -> dict[str, str]:
+        try:
+            return json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def missing(self, repo_id: str, kind: str = "model") -> Mapping[str, Any] | None:
+        try:
+            data = json.loads((self.root / "missing.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data.get("models" if kind == "model" else "datasets", {}).get(repo_id)
+
+    # -- read ------------------------------------------------------------------------------------
+    def load(self, target: str, repo_id: str, revision: str | None, kind: str = "model") -> Evidence | None:
+        sha = self.resolve(repo_id, revision, kind)
+        if sha is None:
+            return None
+        cdir = self.repo_dir(repo_id, kind) / sha
+        try:
+            info = json.loads((cdir / f"{kind}_info.json").read_text(encoding="utf-8"))
+            manifest = json.loads((cdir / "files.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        files = []
+        config = None
+        for entry in manifest.get("files", []):
+            fe = self._file(cdir, entry)
+            if entry["path"] == CONFIG_FILE:
+                if fe.readable:
+                    try:
+                        loaded = json.loads(fe.text or "")
+                        config = loaded if isinstance(loaded, dict) else None
+                    except ValueError:
+                        pass
+                continue
+            files.append(fe)
+        withheld = {w["field"]: FileEvidence(w["field"], "omitted", w.get("size"), w.get("sha256"), None,
+                                             w.get("normalized_sha256"))
+                    for w in manifest.get("withheld_fields", [])}
+        return evidence_from_info(target, "snapshot", kind, revision, info, tuple(files), config, withheld,
+                                  manifest.get("provenance") or {})
+
+    def _file(self, cdir: Path, entry: Mapping[str, Any]) -> FileEvidence:
+        path = entry["path"]
+        status = entry.get("status", "ok")
+        if entry.get("omitted"):
+            status = "omitted" if status == "ok" else status
+        text = None
+        if status == "ok":
+            fpath = cdir / "files" / path
+            try:
+                if fpath.resolve().is_relative_to(cdir.resolve()):
+                    data = fpath.read_bytes()
+                    from scanner.sources.files import file_evidence
+                    return file_evidence(path, data)
+            except OSError as exc:
+                return FileEvidence(path, "error", entry.get("size"), error=str(exc))
+            return FileEvidence(path, "error", entry.get("size"), error="recorded file missing")
+        return FileEvidence(path, status, entry.get("size"), entry.get("sha256"), entry.get("git_oid"),
+                            entry.get("normalized_sha256"), text, entry.get("error"))
+
+    # -- write -----------------------------------------------------------------------------------
+    def has(self, repo_id: str, sha: str, kind: str = "model") -> bool:
+        return (self.repo_dir(repo_id, kind) / sha / "files.json").is_file()
+
+    def save(self, repo_id: str, revision: str | None, info: Mapping[str, Any], files: list[FileEvidence],
+             kind: str = "model", withhold: frozenset[str] = frozenset(), provenance: Mapping[str, Any] | None = None
+             ) -> None:
+        sha = info["sha"]
+        rdir = self.repo_dir(repo_id, kind)
+        cdir = rdir / sha
+        info = thaw(info)
+        withheld_fields = []
+        card = info.get("cardData")
+        if isinstance(card, dict):
+            for fld in sorted(f for f in withhold if f in card and isinstance(card[f], str)):
+                text = card.pop(fld)
+                raw = text.encode("utf-8")
+                withheld_fields.append({"field": fld, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+                                        "normalized_sha256": hashlib.sha256(normalize(text).encode()).hexdigest(),
+                                        "omitted": True})
+        entries = []
+        for f in files:
+            omitted = f.path in withhold or f.status == "omitted"
+            entries.append({"path": f.path, "status": "ok" if f.status == "omitted" else f.status, "size": f.size,
+                            "sha256": f.sha256, "git_oid": f.git_oid, "normalized_sha256": f.normalized_sha256,
+                            "omitted": omitted, "error": f.error})
+            if f.status == "ok" and f.text is not None and not omitted:
+                _write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else f.text.encode("utf-8"))
+        _write_atomic(cdir / f"{kind}_info.json", _dump(info))
+        _write_atomic(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
+                                                  "provenance": dict(provenance or {})}))
+        refs = self._refs(rdir)
+        refs[revision or "main"] = sha
+        _write_atomic(rdir / "refs.json", _dump(refs))
+
+    def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
+        path = self.root / "missing.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {"models": {}, "datasets": {}}
+        data.setdefault("models" if kind == "model" else "datasets", {})[repo_id] = {
+            "error": error, "suggestions": list(suggestions)}
+        _write_atomic(path, _dump(data))
+
+
+def evidence_from_info(target: str, source: str, kind: str, revision: str | None, info: Mapping[str, Any],
+                       files: tuple[FileEvidence, ...], config: Mapping[str, Any] | None,
+                       withheld: Mapping[str, FileEvidence], provenance: Mapping[str, Any]) -> Evidence:
+    """Evidence from Hub-shaped model_info JSON (what the Hub source saw, live or recorded)."""
+    siblings = []
+    for s in info.get("siblings") or ():
+        if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
+            lfs = s.get("lfs") if isinstance(s.get("lfs"), dict) else {}
+            siblings.append(Sibling(s["rfilename"], s.get("size"), s.get("blobId"), lfs.get("sha256")))
+    card = info.get("cardData")
+    cfg = config if config is not None else (info.get("config") if isinstance(info.get("config"), dict) else None)
+    tags = tuple(t for t in info.get("tags") or () if isinstance(t, str))
+    return Evidence(
+        target=target, source=source, kind=kind, repo_id=info.get("id"), revision=revision, sha=info.get("sha"),
+        card_data=freeze(card) if isinstance(card, dict) else None, tags=tags, gated=info.get("gated") or False,
+        private=bool(info.get("private")), pipeline_tag=info.get("pipeline_tag"),
+        library_name=info.get("library_name"), config=freeze(cfg) if cfg else None, siblings=tuple(siblings),
+        files=files, withheld_fields=freeze(dict(withheld)), provenance=freeze(dict(provenance)),
+        last_modified=info.get("lastModified"))
+
+
+class SnapshotSource(Source):
+    name = "snapshot"
+
+    def __init__(self, root: Path):
+        self.store = SnapshotStore(root)
+
+    def fetch(self, target: Target) -> Evidence:
+        return self._fetch(target.raw, target.repo_id or "", target.revision, "model")
+
+    def fetch_dataset(self, repo_id: str) -> Evidence:
+        return self._fetch(repo_id, repo_id, None, "dataset")
+
+    def _fetch(self, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence:
+        ev = self.store.load(raw, repo_id, revision, kind)
+        if ev is not None:
+            return ev
+        missing = self.store.missing(repo_id, kind)
+        if missing is not None:
+            raise TargetError(f"{kind} {repo_id} not found on the Hub (recorded in the snapshot)",
+                              tuple(missing.get("suggestions") or ()))
+        where = f"@{revision}" if revision else ""
+        raise TargetError(f"{kind} {repo_id}{where} is not in the snapshot {self.store.root}",
+                          _close_names(repo_id, self.store.root / ("models" if kind == "model" else "datasets")))
+
+
+def _close_names(repo_id: str, base: Path) -> tuple[str, ...]:
+    import difflib
+
+    if not base.is_dir():
+        return ()
+    names = [f"{o.name}/{n.name}" for o in base.iterdir() if o.is_dir() for n in o.iterdir() if n.is_dir()]
+    return tuple(difflib.get_close_matches(repo_id, names, n=3, cutoff=0.6))
