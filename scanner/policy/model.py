@@ -97,7 +97,10 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
     key = ".".join(str(p) for p in path) or "(top level)"
     msg = err.message
     if err.validator == "oneOf" and err.context:
-        msg = "; ".join(sorted({c.message for c in err.context}))[:200]
+        msg = "; ".join(sorted({c.message for c in err.context}))
+    if err.validator == "enum" and len(err.validator_value) > 8:
+        msg = f"{err.instance!r} is not an allowed value (see scanner/schemas/policy.schema.json)"
+    msg = msg if len(msg) <= 300 else msg[:297] + "..."
     loc = f"{where}:{line}" if line else where
     raise PolicyError(f"{loc}: {key}: {msg}")
 
