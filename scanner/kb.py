@@ -209,6 +209,7 @@ def validate_dir(directory: Path) -> list[str]:
         seen[key] = path.name
         loaded.append((path.name, data))
     ids = {d["id"].lower() for _, d in loaded}
+    problems.extend(_marker_problems(loaded))
     for fname, data in loaded:
         for alias in data.get("aliases") or ():
             a = alias.lower()
@@ -225,9 +226,37 @@ def validate_dir(directory: Path) -> list[str]:
     return problems
 
 
+def _marker_problems(loaded: list[tuple[str, dict]]) -> list[str]:
+    """Markers are short, already normalised, and never shared by records of different ids."""
+    from scanner.textnorm import normalize
+
+    problems: list[str] = []
+    used: dict[str, tuple[str, str]] = {}
+    for fname, data in loaded:
+        for m in data.get("markers") or ():
+            if len(m.split()) >= 15:
+                problems.append(f"{fname}: marker {m!r} has 15 words or more")
+            if normalize(m) != m:
+                problems.append(f"{fname}: marker {m!r} is not in normalised form ({normalize(m)!r})")
+            if m in used and used[m][0] != data["id"]:
+                problems.append(f"{fname}: marker {m!r} is also a marker of {used[m][1]}")
+            used.setdefault(m, (data["id"], fname))
+        for i, term in enumerate(data.get("terms") or ()):
+            if isinstance(term, dict) and not term.get("source"):
+                problems.append(f"{fname}: terms/{i} ({term.get('type')}) has no source")
+    return problems
+
+
+# SPDX ids newer than the list bundled with license-expression (checked against the SPDX
+# license list 3.28, see research/license-facts.md section 1) and the SPDX keyword for "unknown".
+_SPDX_ACCEPTED = {"OpenMDW-1.0", "NOASSERTION"}
+
+
 def _spdx_problems(spdx_id: str) -> list[str]:
     from license_expression import get_spdx_licensing
 
+    if spdx_id in _SPDX_ACCEPTED:
+        return []
     licensing = get_spdx_licensing()
     try:
         expr = licensing.parse(spdx_id, validate=True, strict=True)
