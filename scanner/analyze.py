@@ -78,5 +78,5 @@ def error_result(target: str, message: str, suggestions: tuple[str, ...] = (), r
     ev = {"suggestions": list(suggestions)} if suggestions else {}
     msg = message + (f"; did you mean {', '.join(suggestions)}?" if suggestions else "")
     return Result(target=target, repo_id=repo_id, revision=revision, sha=None, source="none", verdict="error",
-                  reasons=(msg,), findings=(Finding("fetch-error", msg, severity="high", evidence=ev),),
+                  reasons=(msg,), findings=(Finding("target-unavailable", msg, evidence=ev),),
                   classification=Classification())

@@ -75,6 +75,8 @@ _RULES = [
     Rule("file-too-large", "File too large to read", "medium", "A card or license file exceeds the size limit and was not read."),
     Rule("file-binary", "File is not text", "medium", "A license file is binary or not decodable text."),
     Rule("file-unreadable", "File could not be read", "medium", "A file the scan needs could not be fetched or read."),
+    Rule("target-unavailable", "Target could not be read", "high",
+         "The target is unknown, unreachable or has no readable evidence; the tool cannot decide (exit 2)."),
     Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the evidence is incomplete."),
     Rule("revision-moved", "Revision differs from the pinned one", "medium", "The revision the Hub serves is not the one pinned."),
     Rule("lineage-parent-unavailable", "Base model unavailable", "medium",

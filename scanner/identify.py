@@ -6,6 +6,7 @@ Pure: Evidence + knowledge base in, licenses + findings out.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
@@ -206,9 +207,13 @@ def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
         matches = identify_hash(withheld.normalized_sha256, kb)
     if matches:
         uses.extend(_matches_to_uses(matches, kb, "gate-prompt", "cardData.extra_gated_prompt"))
+        if withheld is not None:
+            size, sha = withheld.size, withheld.sha256
+        else:
+            raw = (prompt or "").encode("utf-8")
+            size, sha = len(raw), hashlib.sha256(raw).hexdigest()
         files.append(FileMatch("cardData.extra_gated_prompt", "omitted" if withheld is not None else "ok",
-                               withheld.size if withheld else len(prompt or ""), withheld.sha256 if withheld else None,
-                               _match_dicts(matches, kb)))
+                               size, sha, _match_dicts(matches, kb)))
     return _merge(uses), tuple(files), tuple(findings)
 
 

@@ -40,8 +40,9 @@ class Scanner:
 
     def scan_one(self, target: Target | str) -> Result:
         raw = target if isinstance(target, str) else target.raw
+        parsed: Target | None = None if isinstance(target, str) else target
         try:
-            parsed = parse_target(raw) if isinstance(target, str) else target
+            parsed = parsed or parse_target(raw)
             if parsed.kind == "local":
                 if self.local is None:
                     raise TargetError(f"'{raw}': local directories cannot be scanned here")
@@ -53,8 +54,8 @@ class Scanner:
                 if ev.repo_id:
                     self.graph.setdefault(ev.repo_id, ev)
         except TargetError as exc:
-            repo = None if isinstance(target, str) else target.repo_id
-            return error_result(raw, str(exc), exc.suggestions, repo)
+            return error_result(raw, str(exc), exc.suggestions, parsed.repo_id if parsed else None,
+                                parsed.revision if parsed else None)
         self._fetch_parents(ev)
         return analyze(ev, self.graph, self.kb, self.policy, self.now)
 

@@ -135,7 +135,7 @@ def test_report_exercises_optional_keys(report):
     assert any(f["matches"] for f in results["meta-llama/Meta-Llama-3-70B"]["files"])
     errored = results["meta-llama/Llama-3-70B"]
     assert errored["source"] == "none" and errored["sha"] is None
-    assert [f["code"] for f in errored["findings"]] == ["fetch-error"]
+    assert [f["code"] for f in errored["findings"]] == ["target-unavailable"]
 
 
 def test_output_file_writes_the_same_json(tmp_path, report, validator):

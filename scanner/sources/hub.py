@@ -95,6 +95,9 @@ class HubSource(Source):
         if token is None:
             token = huggingface_hub.get_token()
         self._token: str | None = token or None
+        # Set when the Hub answers 401 "invalid credentials": the token is then sent no more (public
+        # repos and their files are read anonymously) but still redacted from every message.
+        self._token_rejected = False
         self.api = huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token or False)
         self.cache = SnapshotStore(cache_dir or default_cache_dir(), create=True) if use_cache else None
         self.requests = 0
@@ -103,6 +106,10 @@ class HubSource(Source):
         self._sleep: Callable[[float], None] = time.sleep
 
     # -- safety ------------------------------------------------------------------------------------
+    def _auth(self) -> str | bool:
+        """The token to send (False: none, never the client's implicit one)."""
+        return False if self._token_rejected or not self._token else self._token
+
     def redact(self, text: str) -> str:
         if self._token and self._token in text:
             text = text.replace(self._token, "***")
@@ -158,7 +165,7 @@ class HubSource(Source):
             RevisionNotFoundError
 
         api = self.api
-        if anonymous:
+        if anonymous or self._token_rejected:
             import huggingface_hub
             api = huggingface_hub.HfApi(endpoint=self.endpoint, token=False)
         fn = api.model_info if kind == "model" else api.dataset_info
@@ -183,8 +190,10 @@ class HubSource(Source):
             raise TargetError(f"{kind} {repo_id} not found on the Hub (or private)",
                               self.suggest(repo_id) if kind == "model" else ()) from None
         except HfHubHTTPError as exc:
-            if _status_of(exc) == 401 and self._token and not anonymous:
-                # An invalid or revoked token is refused even for public repos: try without it.
+            if _status_of(exc) == 401 and self._auth() and not anonymous:
+                # An invalid or revoked token is refused even for public repos: go on without it,
+                # for this repo's files and every later request too.
+                self._token_rejected = True
                 return self._model_info(repo_id, revision, kind, deadline, anonymous=True)
             raise TargetError(self.redact(f"{kind} {repo_id}: Hub error {_describe(exc)}")) from None
         except HubRequestError as exc:
@@ -203,13 +212,17 @@ class HubSource(Source):
         url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(sha, safe='')}/{quote(path)}"
         from huggingface_hub.utils import build_hf_headers, get_session
 
-        headers = build_hf_headers(token=self._token or False)
-
         def call(timeout: float) -> FileEvidence:
-            with get_session().stream("GET", url, headers=headers, timeout=self._timeout(timeout),
-                                      follow_redirects=True) as resp:
+            sent = self._auth()
+            with get_session().stream("GET", url, headers=build_hf_headers(token=sent),
+                                      timeout=self._timeout(timeout), follow_redirects=True) as resp:
                 status = resp.status_code
                 code = resp.headers.get("X-Error-Code")
+                if status == 401 and code is None and sent:
+                    # "Invalid credentials": the token is refused, not the file; read it anonymously.
+                    self._token_rejected = True
+                    resp.close()
+                    return call(timeout)
                 if status in (401, 403) and (code == "GatedRepo" or status == 403):
                     return FileEvidence(path, "gated", size=size, error=f"HTTP {status} {code or ''}".strip())
                 if status == 404:
@@ -225,8 +238,13 @@ class HubSource(Source):
                     chunks.append(chunk)
                     total += len(chunk)
                     if total > cap:
-                        return FileEvidence(path, "too-large", size=size or total,
-                                            error=f"over the {cap}-byte limit; reading stopped")
+                        # The listing said `size` (<= cap) but more came: the true size is unknown.
+                        listed = f" (listed as {size} bytes)" if size is not None else ""
+                        return FileEvidence(path, "too-large", size=total,
+                                            error=f"over the {cap}-byte limit{listed}; reading stopped")
+                    if deadline.left() <= 0:
+                        # The read timeout bounds each wait, not a server that trickles bytes.
+                        raise HubRequestError(f"GET {path}: deadline reached after {total} bytes")
                 return file_evidence(path, b"".join(chunks), cap)
 
         try:
@@ -262,6 +280,9 @@ class HubSource(Source):
         if cache is not None and sha and cache.has(repo_id, sha, kind):
             ev = cache.load(raw, repo_id, sha, kind)
             if ev is not None and not _transient(ev):
+                # The commit was cached under another ref (or its sha): remember that this ref points
+                # at it too, or an offline scan (or a recorded snapshot) of the ref would not find it.
+                _remember_ref(cache, repo_id, revision, sha, kind)
                 return _with_source(_with_revision(ev, revision), "hub", {"cache": "files"})
         files, issues = self._files(repo_id, sha or revision or "main", info, kind, deadline)
         if cache is not None and sha:
@@ -313,7 +334,7 @@ class HubSource(Source):
             try:
                 self.requests += 1
                 resp = get_session().get(url, params={"search": q, "limit": 20}, headers=build_hf_headers(
-                    token=self._token or False), timeout=self._timeout(max(0.1, deadline.left())))
+                    token=self._auth()), timeout=self._timeout(max(0.1, deadline.left())))
                 if resp.status_code != 200:
                     continue
                 data = resp.json()
@@ -324,6 +345,21 @@ class HubSource(Source):
                     found.append(item["id"])
         ranked = sorted(found, key=lambda c: -difflib.SequenceMatcher(None, repo_id.lower(), c.lower()).ratio())
         return tuple(c for c in ranked[:3] if difflib.SequenceMatcher(None, repo_id.lower(), c.lower()).ratio() > 0.5)
+
+
+def _remember_ref(cache: SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
+    # SnapshotStore has no public "set a ref" yet; this writes its refs.json the way save() does.
+    from scanner.sources import snapshot
+
+    rdir = cache.repo_dir(repo_id, kind)
+    refs = cache._refs(rdir)
+    if refs.get(revision or "main") == sha:
+        return
+    refs[revision or "main"] = sha
+    try:
+        snapshot._write_atomic(rdir / "refs.json", snapshot._dump(refs))
+    except OSError:
+        pass   # a cache that cannot be written only costs a request next time
 
 
 def _with_source(ev: Evidence, source: str, extra: Mapping[str, Any]) -> Evidence:
