@@ -31,12 +31,13 @@ class Scanner:
     now: dt.datetime
     local: Source | None = None
     follow_parents: bool = True
+    follow_datasets: bool = True
     max_depth: int = MAX_DEPTH
     graph: dict[str, GraphEntry] = field(default_factory=dict)   # memo across targets
 
     def _fetch_parents(self, ev: Evidence) -> None:
         if self.follow_parents and self.source is not None:
-            collect_parents(self.source, ev, self.kb, self.graph, self.max_depth)
+            collect_parents(self.source, ev, self.kb, self.graph, self.max_depth, self.follow_datasets)
 
     def scan_one(self, target: Target | str) -> Result:
         raw = target if isinstance(target, str) else target.raw
@@ -77,15 +78,28 @@ class Scanner:
             results=tuple(results))
 
 
+MAX_DATASETS = 20
+
+
 def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry],
-                    max_depth: int = MAX_DEPTH) -> None:
-    """Fetch the base models `ev` names, to the roots, into `graph` (memoised; failures kept as reasons)."""
+                    max_depth: int = MAX_DEPTH, datasets: bool = True) -> None:
+    """Fetch the base models `ev` names, to the roots, and the datasets each card lists, into
+    `graph` (memoised across targets; a failure is kept as its one-line reason). Datasets are
+    keyed "dataset:<id>"."""
     frontier = [(ev, 0)]
     while frontier:
         node, depth = frontier.pop()
+        card = _identify_cached(node, kb)[0].data
+        if datasets:
+            for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
+                key = "dataset:" + ds
+                if key not in graph:
+                    try:
+                        graph[key] = source.fetch_dataset(ds)
+                    except TargetError as exc:
+                        graph[key] = str(exc)
         if depth >= max_depth:
             continue
-        card = _identify_cached(node, kb)[0].data
         for _, pid in parents_of(card, node.tags):
             if pid in graph or pid == node.repo_id:
                 continue
@@ -98,6 +112,19 @@ def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict
                 frontier.append((parent, depth + 1))
             except TargetError as exc:
                 graph[pid] = str(exc)
+
+
+def dataset_ids(card: Mapping, tags: Iterable[str]) -> list[str]:
+    """Hub dataset ids a card lists (`datasets:`) or the Hub tagged (`dataset:<id>`), in order."""
+    from scanner.card import as_list
+    from scanner.targets import _REPO_ID
+
+    out: list[str] = []
+    for value in as_list(card.get("datasets")) + [t[len("dataset:"):] for t in tags
+                                                  if isinstance(t, str) and t.startswith("dataset:")]:
+        if isinstance(value, str) and _REPO_ID.match(value.strip()) and ".." not in value and value not in out:
+            out.append(value.strip())
+    return out
 
 
 def exit_code(results: Iterable[Result], fail_on: str = "review") -> int:
