@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -17,21 +18,26 @@ COMMANDS = {
     "identify": ("scanner.cli.identify", "identify", "Identify the licenses in license text files."),
     "licenses": ("scanner.cli.licenses", "licenses", "Browse and validate the license knowledge base."),
     "policy": ("scanner.cli.policy", "policy", "Validate and show policies."),
+    "gate": ("scanner.cli.gate", "gate", "Pre-deploy gate: find the models a deployment uses and decide them."),
+    "lock": ("scanner.cli.lock", "lock", "Approve the models a deployment uses into modelscan.lock."),
+    "smoke": ("scanner.cli.smoke", "smoke", "Load gate-approved models with transformers and run them once."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(n for n in COMMANDS if importlib.util.find_spec(COMMANDS[n][0]) is not None)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
         module, attr, _ = COMMANDS[name]
+        if importlib.util.find_spec(module) is None:
+            return None
         return getattr(importlib.import_module(module), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

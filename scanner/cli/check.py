@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, \
+from scanner.formats import FORMATS
+
+from scanner.cli.common import render, evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, \
     parse_targets_or_exit, policy_options, source_options, write_output
 
 
@@ -15,7 +17,7 @@ from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_
 @click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @policy_options
 @source_options
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to FILE instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["deny", "review"]), default="review", show_default=True,
@@ -40,13 +42,7 @@ def check(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
     source, local = make_sources(snapshot, offline, timeout, deadline)
     scanner = Scanner(source, kb, policy, evaluation_time(now), local=local, follow_parents=not no_lineage)
     report = scanner.scan(parsed)
-    if fmt == "json":
-        from scanner.formats.json import JsonFormat
-        text = JsonFormat().render(report)
-    else:
-        from scanner.formats.terminal import TerminalFormat
-        color = output is None and sys.stdout.isatty()
-        text = TerminalFormat(color=color).render(report)
+    text = render(report, fmt, color=output is None and sys.stdout.isatty())
     write_output(text, output)
     for r in report.results:
         if r.verdict == "error":

@@ -107,3 +107,13 @@ def parse_targets_or_exit(targets: tuple[str, ...]) -> list[Any]:
         except TargetError as exc:
             raise fail(str(exc)) from None
     return parsed
+
+
+def render(report, fmt: str, color: bool = False) -> str:
+    """The report in one of scanner.formats.FORMATS."""
+    from scanner import formats
+
+    if fmt == "table":
+        from scanner.formats.terminal import TerminalFormat
+        return TerminalFormat(color=color).render(report)
+    return formats.get(fmt).render(report)
