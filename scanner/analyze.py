@@ -15,7 +15,7 @@ from scanner.evidence import Evidence
 from scanner.findings import Finding
 from scanner.identify import CardView, identify
 from scanner.kb import KnowledgeBase
-from scanner.lineage import GraphEntry, walk
+from scanner.lineage import GraphEntry, derive
 from scanner.policy.engine import evaluate
 from scanner.policy.model import Policy
 from scanner.result import Classification, LicenseUse, Licenses, Result
@@ -45,20 +45,21 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
         findings.append(Finding(issue.code if issue.code in _known_codes() else "fetch-error", issue.message,
                                 evidence=dict(issue.evidence), effect=_SOURCE_EFFECT.get(issue.code, "review")))
 
-    lineage = walk(ev, lambda e: _identify_cached(e, kb)[0].data, lambda e: _identify_cached(e, kb)[1].effective,
-                   graph)
+    lineage = derive(ev, graph, kb, card_of=lambda e: _identify_cached(e, kb)[0].data,
+                     own_of=lambda e: _identify_cached(e, kb)[1].effective,
+                     body_of=lambda e: _identify_cached(e, kb)[0].body, own=licenses.effective)
     findings.extend(lineage.findings)
     effective = _merge_uses(licenses.effective, lineage.inherited)
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
     cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data)
     verdict, reasons, all_findings, obligations = evaluate(
-        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now)
+        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets)
     return Result(
         target=ev.target, repo_id=ev.repo_id, revision=ev.revision, sha=ev.sha, source=ev.source, verdict=verdict,
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
-        lineage=lineage.as_dict() if lineage.edges else None, provenance=dict(ev.provenance) or None)
+        lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None)
 
 
 @functools.lru_cache(maxsize=1)

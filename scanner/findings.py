@@ -81,6 +81,19 @@ _RULES = [
     Rule("revision-moved", "Revision differs from the pinned one", "medium", "The revision the Hub serves is not the one pinned."),
     Rule("lineage-parent-unavailable", "Base model unavailable", "medium",
          "A base model the card names could not be read (missing, private, gated or failing); its terms may bind."),
+    Rule("lineage-cycle", "Lineage cycle", "medium",
+         "The base_model chain loops back on itself; the walk stops at the repeat. Fix the cards' base_model fields."),
+    Rule("lineage-depth-capped", "Lineage too deep", "medium",
+         "The base_model chain is longer than the depth limit; ancestors past it were not read."),
+    Rule("lineage-inferred", "Base model inferred", "medium",
+         "The card names no base model, but its name, tags or prose point to a model family whose license "
+         "probably binds it. Confirm the base and set base_model in the card."),
+    Rule("derivative-duty-unmet", "Derivative duty not met", "medium",
+         "A base license requires something of derivatives (a name prefix, a copy of the license, a notice, passing "
+         "on use restrictions) that this repository does not show."),
+    Rule("dataset-license", "Dataset license restricts use", "medium",
+         "A dataset the card lists is under a non-commercial, research-only or unknown license, and the context is "
+         "commercial. Whether it binds the weights is a legal judgment."),
 ]
 
 RULES: Mapping[str, Rule] = {r.code: r for r in _RULES}

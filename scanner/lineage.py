@@ -1,47 +1,78 @@
 """Base-model lineage: which parents a card names, and the terms a derivative inherits.
 
-The source fetches the parents (memoised, bounded); this module is pure: given the
-target's Evidence and a graph of already-fetched Evidence keyed by repo id, it walks to
-the roots, detects cycles, caps the depth, and returns the inherited licenses with the
-chain each came through.
+The source fetches the parents and datasets (memoised, bounded); this module is pure:
+given the target's Evidence and a graph of already-fetched Evidence keyed by repo id
+("dataset:<id>" for datasets), it walks to the roots, detects cycles, caps the depth,
+infers a probable family when a card names no parent, and returns the inherited
+licenses with the chain each came through, the conflicts between a derivative's label
+and its bases, and the duties the base licenses put on derivatives.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
+import yaml
+
 from scanner.card import as_list
-from scanner.evidence import Evidence
+from scanner.evidence import Evidence, is_license_file
 from scanner.findings import Finding
+from scanner.kb import PACKAGE_DIR, KnowledgeBase
 from scanner.result import LicenseUse, Origin
 
 MAX_DEPTH = 10
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_FREEDOM_RANK = {"public-domain": 0, "permissive": 0, "weak-copyleft": 1, "copyleft": 1, "restricted": 2,
+                 "non-commercial": 3, "research-only": 3, "unknown": 4}
+
+GraphEntry = Evidence | str   # Evidence, or the one-line reason a repo could not be read
+CardOf = Callable[[Evidence], Mapping[str, Any]]
+OwnOf = Callable[[Evidence], tuple[LicenseUse, ...]]
+
+
+@functools.lru_cache(maxsize=1)
+def relations() -> Mapping[str, Mapping[str, Any]]:
+    return yaml.safe_load((PACKAGE_DIR / "data" / "relations.yaml").read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def families() -> tuple[Mapping[str, Any], ...]:
+    return tuple(yaml.safe_load((PACKAGE_DIR / "data" / "families.yaml").read_text(encoding="utf-8")))
 
 
 def parents_of(card: Mapping[str, Any], tags: Iterable[str]) -> list[tuple[str, str]]:
     """(relation, repo id) for every parent the card or the Hub's tags name, in order, deduplicated."""
     out: dict[str, str] = {}
-    relation = card.get("base_model_relation") if isinstance(card.get("base_model_relation"), str) else None
+    rel_field = card.get("base_model_relation")
+    relation = rel_field if isinstance(rel_field, str) and rel_field in relations() else ""
     for value in as_list(card.get("base_model")):
         if isinstance(value, str) and _REPO.match(value.strip()) and ".." not in value:
-            out.setdefault(value.strip(), relation or "")
+            out.setdefault(value.strip(), relation)
     for tag in tags:
         if not isinstance(tag, str) or not tag.startswith("base_model:"):
             continue
         rest = tag[len("base_model:"):]
         rel, _, rid = rest.partition(":")
-        if rid and rel in RELATIONS:
-            if _REPO.match(rid):
-                if not out.get(rid):
-                    out[rid] = rel
-        elif _REPO.match(rest):
-            out.setdefault(rest, relation or "")
+        if rid and rel in relations():
+            if _REPO.match(rid) and ".." not in rid and not out.get(rid):
+                out[rid] = rel
+        elif _REPO.match(rest) and ".." not in rest:
+            out.setdefault(rest, relation)
     n = len(out)
     return [(rel or ("merge" if n > 1 else "finetune"), rid) for rid, rel in out.items()]
+
+
+def dataset_ids(card: Mapping[str, Any], tags: Iterable[str]) -> list[str]:
+    """Hub dataset ids a card lists (`datasets:`) or the Hub tagged (`dataset:<id>`), in order."""
+    out: list[str] = []
+    for value in as_list(card.get("datasets")) + [t[len("dataset:"):] for t in tags
+                                                  if isinstance(t, str) and t.startswith("dataset:")]:
+        if isinstance(value, str) and _REPO.match(value.strip()) and ".." not in value and value.strip() not in out:
+            out.append(value.strip())
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,48 +82,49 @@ class Lineage:
     inherited: tuple[LicenseUse, ...] = ()
     roots: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
+    datasets: tuple[Mapping[str, Any], ...] = ()   # {id, licenses: [LicenseUse], error?}
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any] | None:
+        if not self.edges and not self.nodes[1:] and not self.datasets:
+            return None
         return {"nodes": [dict(n) for n in self.nodes], "edges": [dict(e) for e in self.edges],
-                "roots": list(self.roots)}
+                "roots": list(self.roots),
+                "datasets": [{"id": d["id"], "licenses": [u.ref() for u in d["licenses"]],
+                              **({"error": d["error"]} if d.get("error") else {})} for d in self.datasets]}
 
 
-GraphEntry = Evidence | str   # Evidence, or the one-line reason a parent could not be read
-
-
-def walk(ev: Evidence, card_of: Callable[[Evidence], Mapping[str, Any]], own_of: Callable[[Evidence], tuple[LicenseUse, ...]],
-         graph: Mapping[str, GraphEntry], max_depth: int = MAX_DEPTH) -> Lineage:
-    """Walk the parents of `ev` through `graph`; inherited licenses carry their chain in `via`."""
+def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, GraphEntry], max_depth: int):
     me = ev.repo_id or ev.target
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[dict[str, Any]] = []
     findings: list[Finding] = []
     inherited: list[LicenseUse] = []
     roots: list[str] = []
+    visited_ev: list[Evidence] = [ev]
     capped = False
+
+    def node_info(node_ev: Evidence, node_id: str) -> dict[str, Any]:
+        return {"id": node_id, "revision": node_ev.sha,
+                "licenses": [u.ref() for u in own_of(node_ev) if u.kind != "use-policy"]}
 
     def visit(node_ev: Evidence, node_id: str, chain: tuple[str, ...], depth: int) -> None:
         nonlocal capped
+        nodes.setdefault(node_id, node_info(node_ev, node_id))
         parents = parents_of(card_of(node_ev), node_ev.tags)
-        if node_id not in nodes:
-            nodes[node_id] = {"id": node_id, "revision": node_ev.sha, "licenses": [u.ref() for u in own_of(node_ev)
-                                                                                    if u.kind != "use-policy"]}
-        if not parents and node_id != me:
-            if node_id not in roots:
-                roots.append(node_id)
+        if not parents and node_id != me and node_id not in roots:
+            roots.append(node_id)
         for relation, pid in parents:
             if not any(e["child"] == node_id and e["parent"] == pid for e in edges):
                 edges.append({"child": node_id, "parent": pid, "relation": relation})
             path = chain + (pid,)
-            if pid in chain or pid == me:
-                findings.append(Finding("lineage-parent-unavailable",
-                                        f"lineage cycle: {' -> '.join(path)}; the walk stops there",
+            if pid in chain:
+                findings.append(Finding("lineage-cycle", f"lineage cycle: {' -> '.join(path)}; the walk stops there",
                                         evidence={"chain": list(path)}, effect="review"))
                 continue
             if depth + 1 > max_depth:
                 if not capped:
-                    findings.append(Finding("lineage-parent-unavailable",
-                                            f"lineage deeper than {max_depth} levels; stopped at {node_id}",
+                    findings.append(Finding("lineage-depth-capped",
+                                            f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
                                             evidence={"chain": list(path)}, effect="review"))
                 capped = True
                 continue
@@ -104,10 +136,168 @@ def walk(ev: Evidence, card_of: Callable[[Evidence], Mapping[str, Any]], own_of:
                                         f"base model {pid} could not be read ({reason}); its terms may bind",
                                         evidence={"chain": list(path), "reason": reason}, effect="review"))
                 continue
-            for use in own_of(entry):
-                inherited.append(replace(use, via=path, origins=tuple(
-                    Origin("base", f"{pid} ({relation})", o.method, o.confidence, o.where) for o in use.origins)))
+            if relations().get(relation, {}).get("inherits", "all") == "all":
+                for use in own_of(entry):
+                    inherited.append(replace(use, via=path, origins=tuple(
+                        Origin("base", f"{pid} ({relation})", o.method, o.confidence, o.where) for o in use.origins)))
+            visited_ev.append(entry)
             visit(entry, pid, path, depth + 1)
 
     visit(ev, me, (me,), 0)
-    return Lineage(tuple(nodes.values()), tuple(edges), tuple(inherited), tuple(roots), tuple(findings))
+    return nodes, edges, findings, inherited, roots, visited_ev
+
+
+def infer_family(ev: Evidence, card: Mapping[str, Any], body: str) -> tuple[Mapping[str, Any], list[str]] | None:
+    """The most specific family whose name/tag evidence (or prose + architecture) matches, with that evidence."""
+    name = (ev.repo_id or ev.target).rsplit("/", 1)[-1]
+    tags = {t.lower() for t in list(ev.tags) + [str(t) for t in as_list(card.get("tags"))] if isinstance(t, str)}
+    model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+    for fam in families():
+        if any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
+            return None
+        evidence = []
+        hit = next((p for p in fam.get("name") or () if re.search(p, name, re.I)), None)
+        if hit:
+            evidence.append(f"repository name '{name}'")
+        tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None)
+        if tag:
+            evidence.append(f"tag '{tag}'")
+        arch = model_type and model_type in (fam.get("model_types") or ())
+        prose = None
+        if body:
+            for p in fam.get("prose") or ():
+                m = re.search(p, body, re.I)
+                if m:
+                    start = max(0, m.start() - 40)
+                    prose = " ".join(body[start:m.end() + 40].split())
+                    break
+        if prose and arch:
+            evidence.append(f"card text '...{prose}...' with architecture '{model_type}'")
+        if hit or tag or (prose and arch):
+            if arch:
+                evidence.append(f"config model_type '{model_type}'")
+            return fam, evidence
+    return None
+
+
+def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, card_of: CardOf, own_of: OwnOf,
+           body_of: Callable[[Evidence], str], own: tuple[LicenseUse, ...], max_depth: int = MAX_DEPTH) -> Lineage:
+    nodes, edges, findings, inherited, roots, visited = _walk(ev, card_of, own_of, graph, max_depth)
+    me = ev.repo_id or ev.target
+    card = card_of(ev)
+    own_licenses = [u for u in own if u.kind != "use-policy"]
+    if not edges:
+        guess = infer_family(ev, card, body_of(ev))
+        if guess is not None:
+            fam, evidence = guess
+            rec = kb.resolve(fam["license"])
+            if rec is not None and not any(u.id == rec.id for u in own_licenses):
+                inherited.append(LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category,
+                                            (Origin("inferred", f"probable base family {fam['family']}", "inferred",
+                                                    0.6, "; ".join(evidence)),), (me, f"{fam['family']} (inferred)")))
+                aup = kb.use_policy_of(rec)
+                if aup is not None:
+                    inherited.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
+                                                (Origin("inferred", f"use policy of {rec.name}", "inferred", 0.6),),
+                                                (me, f"{fam['family']} (inferred)")))
+                findings.append(Finding(
+                    "lineage-inferred",
+                    f"the card names no base model, but {', '.join(evidence)} point to the {fam['family']} family: "
+                    f"{rec.name} probably binds it",
+                    evidence={"family": fam["family"], "license": rec.ref(), "signals": evidence},
+                    effect="review", license=rec.key))
+    findings.extend(_conflicts(me, own_licenses, inherited))
+    findings.extend(_duties(ev, card, body_of(ev), own_licenses, inherited, kb))
+    datasets = _datasets(visited, card_of, own_of, graph)
+    return Lineage(tuple(nodes.values()), tuple(edges), tuple(inherited), tuple(roots), tuple(findings),
+                   tuple(datasets))
+
+
+def _conflicts(me: str, own: list[LicenseUse], inherited: list[LicenseUse]) -> list[Finding]:
+    """A derivative whose own license drops a base's non-permissive terms (or is looser) conflicts with it."""
+    if not own:
+        return []
+    out = []
+    seen = set()
+    own_ids = {u.id for u in own}
+    own_rank = max(_FREEDOM_RANK.get(u.category, 4) for u in own)
+    for base in inherited:
+        if base.kind == "use-policy" or base.id in own_ids or base.id in seen:
+            continue
+        base_rank = _FREEDOM_RANK.get(base.category, 4)
+        if base_rank == 0:          # a permissive base may be relicensed
+            continue
+        seen.add(base.id)
+        chain = " -> ".join(base.via) if base.via else me
+        out.append(Finding(
+            "license-conflict-with-base",
+            f"{me} is labeled {', '.join(u.name for u in own)} but its base ({chain}) is under {base.name}; "
+            f"the base's terms still bind" + (" and the label is looser than them" if own_rank < base_rank else ""),
+            evidence={"declared": [u.ref() for u in own], "base": base.ref(), "chain": list(base.via)},
+            effect="review", license=base.record))
+    return out
+
+
+def _name_starts_with(name: str, prefix: str) -> bool:
+    norm = lambda s: re.sub(r"[^a-z0-9]+", "", s.lower())  # noqa: E731 - "Llama-3-..." counts as "Llama 3"
+    return norm(name).startswith(norm(prefix))
+
+
+def _duties(ev: Evidence, card: Mapping[str, Any], body: str, own: list[LicenseUse], inherited: list[LicenseUse],
+            kb: KnowledgeBase) -> list[Finding]:
+    """Duties base licenses put on derivatives, checked against what this repository shows."""
+    if not inherited or ev.source == "local" and not ev.siblings:
+        return []
+    name = (ev.repo_id or ev.target).rsplit("/", 1)[-1]
+    files = [s.path for s in ev.siblings] or [f.path for f in ev.files]
+    has_license_file = any(is_license_file(p) and not p.lower().startswith("notice") for p in files)
+    has_notice = any(p.lower().startswith("notice") for p in files)
+    own_families = {(kb.get(u.record).family if u.record and kb.get(u.record) else None) for u in own}
+    out: list[Finding] = []
+    done: set[tuple[str, str]] = set()
+    for base in inherited:
+        rec = kb.get(base.record) if base.record else None
+        if rec is None:
+            continue
+        chain = list(base.via)
+        for term in rec.terms:
+            key = (rec.id, term.type)
+            if key in done:
+                continue
+            problem = None
+            if term.type == "derivative-naming" and term.get("prefix") and not _name_starts_with(name, term.get("prefix")):
+                problem = f"{rec.name} requires derivative model names to begin with \"{term.get('prefix')}\"; " \
+                          f"'{name}' does not"
+            elif term.type == "license-copy" and not has_license_file:
+                problem = f"{rec.name} requires a copy of the license with the model; the repository has no LICENSE file"
+            elif term.type == "notice-file" and not has_notice and not has_license_file:
+                problem = f"{rec.name} requires a notice file with redistributions; the repository has none"
+            elif term.type == "use-restrictions-passdown" and rec.family and rec.family not in own_families \
+                    and not has_license_file:
+                problem = f"{rec.name} requires its use restrictions to be passed on to derivatives; " \
+                          "the repository carries neither that license nor a license file"
+            if problem:
+                done.add(key)
+                out.append(Finding("derivative-duty-unmet", problem, license=rec.key,
+                                   evidence={"term": {"type": term.type, **dict(term.params)}, "chain": chain}))
+    return out
+
+
+def _datasets(visited: list[Evidence], card_of: CardOf, own_of: OwnOf, graph: Mapping[str, GraphEntry]
+              ) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen = set()
+    for node in visited:
+        for ds in dataset_ids(card_of(node), node.tags):
+            if ds in seen:
+                continue
+            seen.add(ds)
+            entry = graph.get("dataset:" + ds)
+            if entry is None:
+                continue
+            if isinstance(entry, str):
+                out.append({"id": ds, "licenses": [], "error": entry, "of": node.repo_id})
+            else:
+                out.append({"id": ds, "licenses": [u for u in own_of(entry) if u.kind != "use-policy"],
+                            "of": node.repo_id})
+    return out

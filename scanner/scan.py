@@ -14,7 +14,7 @@ from scanner import TOOL_NAME, __version__
 from scanner.analyze import _identify_cached, analyze, error_result
 from scanner.evidence import Evidence
 from scanner.kb import KnowledgeBase
-from scanner.lineage import MAX_DEPTH, GraphEntry, parents_of
+from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
 from scanner.policy.model import Policy
 from scanner.result import PolicyRef, Report, Result
 from scanner.sources.interface import Source
@@ -112,19 +112,6 @@ def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict
                 frontier.append((parent, depth + 1))
             except TargetError as exc:
                 graph[pid] = str(exc)
-
-
-def dataset_ids(card: Mapping, tags: Iterable[str]) -> list[str]:
-    """Hub dataset ids a card lists (`datasets:`) or the Hub tagged (`dataset:<id>`), in order."""
-    from scanner.card import as_list
-    from scanner.targets import _REPO_ID
-
-    out: list[str] = []
-    for value in as_list(card.get("datasets")) + [t[len("dataset:"):] for t in tags
-                                                  if isinstance(t, str) and t.startswith("dataset:")]:
-        if isinstance(value, str) and _REPO_ID.match(value.strip()) and ".." not in value and value not in out:
-            out.append(value.strip())
-    return out
 
 
 def exit_code(results: Iterable[Result], fail_on: str = "review") -> int:

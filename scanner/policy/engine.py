@@ -204,10 +204,40 @@ def _model_ref_matches(ref: Any, repo_id: str | None, sha: str | None) -> bool:
     return not rev or rev == sha
 
 
+def evaluate_datasets(datasets: Iterable[Mapping[str, Any]], policy: Policy) -> list[Finding]:
+    """Datasets the cards in the lineage list, against a commercial context."""
+    if not policy.context.get("commercial"):
+        return []
+    modes = policy.datasets
+    out = []
+    for ds in datasets:
+        uses = [u for u in ds.get("licenses") or () if u.kind != "use-policy"]
+        restricted = [u for u in uses if u.category in ("non-commercial", "research-only")]
+        if restricted:
+            mode, what = modes.get("non-commercial", "review"), ", ".join(u.name for u in restricted)
+        elif not uses or all(u.record is None or u.category == "unknown" for u in uses):
+            mode = modes.get("unknown", "report")
+            what = "an unknown license" + (f" ({ds['error']})" if ds.get("error") else "")
+        else:
+            continue
+        if mode == "ignore":
+            continue
+        out.append(Finding("dataset-license",
+                           f"dataset {ds['id']} (listed by {ds.get('of') or 'the card'}) is under {what}; "
+                           "the context is commercial",
+                           severity="" if mode != "report" else "low",
+                           evidence={"dataset": ds["id"], "licenses": [u.ref() for u in uses],
+                                     "listed_by": ds.get("of")},
+                           effect={"deny": "deny", "review": "review"}.get(mode)))
+    return out
+
+
 def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, ...], cls: Classification,
-             prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime
+             prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime,
+             datasets: Iterable[Mapping[str, Any]] = ()
              ) -> tuple[str, tuple[str, ...], tuple[Finding, ...], tuple[Obligation, ...]]:
     findings: list[Finding] = list(prior)
+    findings.extend(evaluate_datasets(datasets, policy))
     lists = policy.licenses
     licenses_seen = False
     for use in effective:

@@ -40,6 +40,7 @@ class Policy:
     models: Mapping[str, Any]
     waivers: tuple[Mapping[str, Any], ...]
     description: str = ""
+    datasets: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def term_mode(self, term_type: str) -> str:
@@ -52,7 +53,7 @@ class Policy:
         raw = {**thaw(self.raw), "context": ctx}
         _validate(raw, None, self.path or "<policy>")
         return Policy(self.name, self.path, _hash(raw), freeze(ctx), self.licenses, self.terms, self.models,
-                      self.waivers, self.description, freeze(raw))
+                      self.waivers, self.description, self.datasets, freeze(raw))
 
 
 def _hash(raw: Mapping[str, Any]) -> str:
@@ -168,7 +169,7 @@ def load_policy(ref: str | None) -> Policy:
         name=data["name"], path=str(path), hash=_hash(data), context=freeze(data.get("context") or {}),
         licenses=freeze(data.get("licenses") or {}), terms=freeze(data.get("terms") or {}),
         models=freeze(data.get("models") or {}), waivers=tuple(freeze(w) for w in data.get("waivers") or ()),
-        description=data.get("description", ""), raw=freeze(data))
+        description=data.get("description", ""), datasets=freeze(data.get("datasets") or {}), raw=freeze(data))
 
 
 def parse_context_overrides(pairs: list[str]) -> dict[str, Any]:
