@@ -43,6 +43,17 @@ def families() -> tuple[Mapping[str, Any], ...]:
     return tuple(yaml.safe_load((PACKAGE_DIR / "data" / "families.yaml").read_text(encoding="utf-8")))
 
 
+@functools.lru_cache(maxsize=64)
+def family_licenses_for(model_type: str) -> frozenset[str]:
+    """License ids (and their bare ids) of the families that use a config model_type."""
+    out: set[str] = set()
+    for fam in families():
+        if model_type and model_type in (fam.get("model_types") or ()):
+            out.add(fam["license"].lower())
+            out.add(fam["license"].split("@")[0].lower())
+    return frozenset(out)
+
+
 def parents_of(card: Mapping[str, Any], tags: Iterable[str]) -> list[tuple[str, str]]:
     """(relation, repo id) for every parent the card or the Hub's tags name, in order, deduplicated."""
     out: dict[str, str] = {}
@@ -147,37 +158,57 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
     return nodes, edges, findings, inherited, roots, visited_ev
 
 
-def infer_family(ev: Evidence, card: Mapping[str, Any], body: str) -> tuple[Mapping[str, Any], list[str]] | None:
-    """The most specific family whose name/tag evidence (or prose + architecture) matches, with that evidence."""
-    name = (ev.repo_id or ev.target).rsplit("/", 1)[-1]
-    tags = {t.lower() for t in list(ev.tags) + [str(t) for t in as_list(card.get("tags"))] if isinstance(t, str)}
-    model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+_DERIVED = re.compile(r"(?:fine-?tun\w*|finetun\w*|merge\w*|based on|built (?:on|from|upon)|trained (?:on|from)|"
+                      r"derived from|quantiz\w*|adapter|lora|continued pre-?training of)", re.I)
+
+
+def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None
+                   ) -> list[tuple[Mapping[str, Any], list[str]]]:
+    """Families whose evidence matches, one per group (the most specific), each with its evidence.
+
+    Strong evidence: the repo name or a tag. Prose counts when it says the model derives from the
+    family ("a fine-tune of Llama 2") or the config's architecture agrees. `name_only` infers from
+    a repo id alone (a base model that could not be read).
+    """
+    name = (name_only or ev.repo_id or ev.target).rsplit("/", 1)[-1]
+    if name_only:
+        tags: set[str] = set()
+        model_type, body = "", ""
+    else:
+        tags = {t.lower() for t in list(ev.tags) + [str(t) for t in as_list(card.get("tags"))] if isinstance(t, str)}
+        model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+    found: list[tuple[Mapping[str, Any], list[str]]] = []
+    groups: set[str] = set()
     for fam in families():
-        if any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
-            return None
+        group = fam.get("group") or fam["family"]
+        if group in groups or any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
+            continue
         evidence = []
-        hit = next((p for p in fam.get("name") or () if re.search(p, name, re.I)), None)
-        if hit:
+        if any(re.search(p, name, re.I) for p in fam.get("name") or ()):
             evidence.append(f"repository name '{name}'")
-        tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None)
+        tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None) or next(
+            (t for t in sorted(tags) for p in fam.get("name") or () if re.search(p, t, re.I)
+             and not any(re.search(x, t, re.I) for x in fam.get("exclude") or ())), None)
         if tag:
             evidence.append(f"tag '{tag}'")
-        arch = model_type and model_type in (fam.get("model_types") or ())
-        prose = None
-        if body:
-            for p in fam.get("prose") or ():
-                m = re.search(p, body, re.I)
-                if m:
-                    start = max(0, m.start() - 40)
-                    prose = " ".join(body[start:m.end() + 40].split())
-                    break
-        if prose and arch:
-            evidence.append(f"card text '...{prose}...' with architecture '{model_type}'")
-        if hit or tag or (prose and arch):
+        arch = bool(model_type) and model_type in (fam.get("model_types") or ())
+        for p in fam.get("prose") or ():
+            m = re.search(p, body or "", re.I)
+            if not m:
+                continue
+            before = body[max(0, m.start() - 80):m.start()]
+            snippet = " ".join(body[max(0, m.start() - 40):m.end() + 40].split())
+            if _DERIVED.search(before):
+                evidence.append(f"card text '...{snippet}...'")
+            elif arch:
+                evidence.append(f"card text '...{snippet}...' with architecture '{model_type}'")
+            break
+        if evidence:
             if arch:
                 evidence.append(f"config model_type '{model_type}'")
-            return fam, evidence
-    return None
+            groups.add(group)
+            found.append((fam, evidence))
+    return found
 
 
 def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, card_of: CardOf, own_of: OwnOf,
@@ -186,26 +217,36 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
     me = ev.repo_id or ev.target
     card = card_of(ev)
     own_licenses = [u for u in own if u.kind != "use-policy"]
+    guesses: list[tuple[str, tuple[str, ...], Mapping[str, Any], list[str]]] = []
     if not edges:
-        guess = infer_family(ev, card, body_of(ev))
-        if guess is not None:
-            fam, evidence = guess
-            rec = kb.resolve(fam["license"])
-            if rec is not None and not any(u.id == rec.id for u in own_licenses):
-                inherited.append(LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category,
-                                            (Origin("inferred", f"probable base family {fam['family']}", "inferred",
-                                                    0.6, "; ".join(evidence)),), (me, f"{fam['family']} (inferred)")))
-                aup = kb.use_policy_of(rec)
-                if aup is not None:
-                    inherited.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
-                                                (Origin("inferred", f"use policy of {rec.name}", "inferred", 0.6),),
-                                                (me, f"{fam['family']} (inferred)")))
-                findings.append(Finding(
-                    "lineage-inferred",
-                    f"the card names no base model, but {', '.join(evidence)} point to the {fam['family']} family: "
-                    f"{rec.name} probably binds it",
-                    evidence={"family": fam["family"], "license": rec.ref(), "signals": evidence},
-                    effect="review", license=rec.key))
+        guesses = [("the card names no base model, but", (me,), fam, evidence)
+                   for fam, evidence in infer_families(ev, card, body_of(ev))]
+    for node in nodes.values():      # a base that could not be read: its repo id may still name its family
+        if node.get("error"):
+            chain = next((tuple(f.evidence["chain"]) for f in findings
+                          if f.code == "lineage-parent-unavailable" and f.evidence.get("chain", [""])[-1] == node["id"]),
+                         (me, node["id"]))
+            guesses += [(f"base model {node['id']} could not be read, but", chain, fam, evidence)
+                        for fam, evidence in infer_families(ev, card, "", name_only=node["id"])]
+    known = {u.id for u in own_licenses} | {u.id for u in inherited}
+    for lead, chain, fam, evidence in guesses:
+        rec = kb.resolve(fam["license"])
+        if rec is None or rec.id in known:
+            continue
+        known.add(rec.id)
+        via = chain + (f"{fam['family']} (inferred)",)
+        inherited.append(LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category,
+                                    (Origin("inferred", f"probable base family {fam['family']}", "inferred",
+                                            0.6, "; ".join(evidence)),), via))
+        aup = kb.use_policy_of(rec)
+        if aup is not None:
+            inherited.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
+                                        (Origin("inferred", f"use policy of {rec.name}", "inferred", 0.6),), via))
+        findings.append(Finding(
+            "lineage-inferred",
+            f"{lead} {', '.join(evidence)} point to the {fam['family']} family: {rec.name} probably binds it",
+            evidence={"family": fam["family"], "license": rec.ref(), "signals": evidence, "chain": list(via)},
+            effect="review", license=rec.key))
     findings.extend(_conflicts(me, own_licenses, inherited))
     findings.extend(_duties(ev, card, body_of(ev), own_licenses, inherited, kb))
     datasets = _datasets(visited, card_of, own_of, graph)

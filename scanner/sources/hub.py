@@ -188,7 +188,7 @@ class HubSource(Source):
             raise TargetError(f"{kind} {repo_id}: revision '{revision}' not found on the Hub") from None
         except RepositoryNotFoundError:
             raise TargetError(f"{kind} {repo_id} not found on the Hub (or private)",
-                              self.suggest(repo_id) if kind == "model" else ()) from None
+                              self.suggest(repo_id, deadline.left()) if kind == "model" else ()) from None
         except HfHubHTTPError as exc:
             if _status_of(exc) == 401 and self._auth() and not anonymous:
                 # An invalid or revoked token is refused even for public repos: go on without it,
@@ -311,17 +311,21 @@ class HubSource(Source):
         card = info.get("cardData") if isinstance(info.get("cardData"), dict) else None
         wanted = [p for p in sorted(siblings) if is_license_file(p)]
         # The card's metadata comes parsed in model_info; its text is needed only when that
-        # metadata is missing or names no license (then the body and front matter are the evidence).
-        if CARD_FILE in siblings and (card is None or not (card.get("license") or card.get("license_name"))):
+        # metadata is missing or names no license (then the body and front matter are the evidence),
+        # or when the card names no base model for an architecture that restrictively licensed
+        # families use (then its prose may say what it was made from).
+        if CARD_FILE in siblings and (card is None or not (card.get("license") or card.get("license_name"))
+                                      or (kind == "model" and _may_hide_a_base(info, card))):
             wanted.insert(0, CARD_FILE)
         files = [self._get_file(repo_id, sha, p, kind, siblings.get(p), deadline) for p in wanted]
         return files, []
 
-    def suggest(self, repo_id: str) -> tuple[str, ...]:
-        """'Did you mean': the Hub's model search under its own short deadline; no answer = no suggestion."""
+    def suggest(self, repo_id: str, budget: float | None = None) -> tuple[str, ...]:
+        """'Did you mean': the Hub's model search under its own short deadline (and within `budget`,
+        what is left of the target's); no answer = no suggestion."""
         from huggingface_hub.utils import build_hf_headers, get_session
 
-        deadline = _Deadline(self.settings.suggest_deadline)
+        deadline = _Deadline(min(self.settings.suggest_deadline, budget if budget is not None else float("inf")))
         name = repo_id.split("/")[-1]
         words = [w for w in re.split(r"[-_.]", name) if w]
         queries = [name] + ([" ".join(words)] if len(words) > 1 else []) + (
@@ -334,11 +338,14 @@ class HubSource(Source):
             try:
                 self.requests += 1
                 resp = get_session().get(url, params={"search": q, "limit": 20}, headers=build_hf_headers(
-                    token=self._auth()), timeout=self._timeout(max(0.1, deadline.left())))
+                    token=self._auth()), timeout=self._timeout(max(0.1, min(self.settings.read_timeout,
+                                                                              deadline.left()))))
                 if resp.status_code != 200:
                     continue
                 data = resp.json()
-            except Exception:  # noqa: BLE001 - a suggestion is best effort
+            except Exception as exc:  # noqa: BLE001 - a suggestion is best effort
+                if _is_transport_error(exc):
+                    break      # a search endpoint that stalls or refuses will not answer the next query
                 continue
             for item in data if isinstance(data, list) else ():
                 if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] not in found:
@@ -373,6 +380,22 @@ def _with_revision(ev: Evidence, revision: str | None) -> Evidence:
 def _transient(ev: Evidence) -> bool:
     """Cached evidence with gaps a new attempt might fill (gated with a new token, a failed GET)."""
     return any(f.status in ("gated", "error") for f in ev.files)
+
+
+def _may_hide_a_base(info: Mapping[str, Any], card: Mapping[str, Any]) -> bool:
+    """A card that names no base model, for an architecture that licensed families use, under a
+    license none of those families has: its prose may say what it was made from."""
+    from scanner.card import as_list
+    from scanner.lineage import family_licenses_for, parents_of
+
+    if parents_of(card, info.get("tags") or ()):
+        return False
+    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    family_licenses = family_licenses_for(str(config.get("model_type") or "").lower())
+    if not family_licenses:
+        return False
+    declared = {str(v).lower() for v in as_list(card.get("license")) + as_list(card.get("license_name"))}
+    return not declared & family_licenses
 
 
 def info_to_json(info: Any) -> dict[str, Any]:
