@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from rich.tree import Tree
 
 from scanner.formats.interface import Format
 from scanner.result import LicenseUse, Report, Result
@@ -24,6 +25,34 @@ def _lic(u: LicenseUse) -> str:
     version = f" [dim]v{escape(u.version)}[/]" if u.version and u.version not in u.id else ""
     name = escape(u.id) + version
     return f"[bold]{name}[/] {escape(u.name)} [dim]({escape(where)})[/]"
+
+
+def _lineage_tree(r: Result) -> Tree:
+    """The base-model graph from the target down to its roots, each node with its own licenses."""
+    nodes = {n["id"]: n for n in r.lineage["nodes"]}
+    children: dict[str, list[tuple[str, str]]] = {}
+    for e in r.lineage["edges"]:
+        children.setdefault(e["child"], []).append((e["parent"], e["relation"]))
+
+    def label(node_id: str, relation: str | None) -> str:
+        n = nodes.get(node_id, {})
+        lic = ", ".join(x["id"] for x in n.get("licenses") or ()) or ("unreadable" if n.get("error") else "no license")
+        rel = f"[dim]{escape(relation)}[/] " if relation else ""
+        return f"{rel}[bold]{escape(node_id)}[/] [dim]({escape(lic)})[/]"
+
+    root_id = r.repo_id or r.target
+    tree = Tree(label(root_id, None), guide_style="dim")
+    seen = {root_id}
+
+    def grow(branch: Tree, node_id: str, depth: int) -> None:
+        for parent, relation in children.get(node_id, ()):
+            sub = branch.add(label(parent, relation))
+            if parent not in seen and depth < 12:
+                seen.add(parent)
+                grow(sub, parent, depth + 1)
+
+    grow(tree, root_id, 0)
+    return tree
 
 
 def _panel(r: Result) -> Panel:
@@ -42,9 +71,8 @@ def _panel(r: Result) -> Panel:
         decl = {u.id for u in r.licenses.declared}
         if decl and decl != {u.id for u in eff}:
             rows.add_row("Declared", "\n".join(_lic(u) for u in r.licenses.declared))
-        if r.lineage:
-            chain = " ← ".join(dict.fromkeys([e["child"] for e in r.lineage["edges"]] + list(r.lineage["roots"])))
-            rows.add_row("Lineage", escape(chain))
+        if r.lineage and r.lineage.get("edges"):
+            rows.add_row("Lineage", _lineage_tree(r))
         if r.obligations:
             rows.add_row("Obligations", "\n".join(f"• [dim]{escape(o.license)}[/] {escape(o.text)}"
                                                   for o in r.obligations))
