@@ -131,6 +131,11 @@ def hub_requests(hub: FakeHub) -> list[tuple[str, str]]:
     return [(r.method, r.path) for r in hub.requests if r.path != "/api/agent-harnesses"]
 
 
+def info_path(repo_id: str) -> str:
+    """A fault pattern for model_info (faults match the path plus its query)."""
+    return rf"^/api/models/{re.escape(repo_id)}(\?|$)"
+
+
 def license_path(sha: str, path: str = "LICENSE") -> str:
     return rf"/resolve/{sha}/{re.escape(path)}$"
 
@@ -293,14 +298,27 @@ def test_unknown_repo_suggests_the_close_name(hub, specs, tmp_path):
     assert hub.count("GET", r"^/api/models$") >= 1
 
 
-def test_suggestion_search_is_bounded_by_its_own_deadline(hub, specs, tmp_path):
+@pytest.mark.parametrize("suggest_deadline, read_timeout", [(0.6, 5.0), (5.0, 0.6)])
+def test_suggestion_search_is_bounded_even_if_search_stalls(hub, specs, tmp_path, suggest_deadline, read_timeout):
     serve(hub, specs[LLAMA3_70B])
     hub.fail(r"^/api/models\?", "stall", times=-1, seconds=30)
     t0 = time.monotonic()
     with pytest.raises(TargetError) as err:
-        fetch(source(hub, tmp_path, suggest_deadline=1.0), "meta-llama/Llama-3-70B")
-    assert time.monotonic() - t0 < 2.5
+        fetch(source(hub, tmp_path, suggest_deadline=suggest_deadline, read_timeout=read_timeout),
+              "meta-llama/Llama-3-70B")
+    assert time.monotonic() - t0 < 1.5
     assert err.value.suggestions == ()
+    assert hub.count("GET", r"^/api/models$") == 1      # a stalled search is not asked again
+
+
+def test_suggestion_search_stays_within_the_target_deadline(hub, specs, tmp_path):
+    serve(hub, specs[LLAMA3_70B])
+    hub.fail(r"^/api/models/meta-llama/Llama-3-70B", "stall", times=1, seconds=0.8)
+    hub.fail(r"^/api/models\?", "stall", times=-1, seconds=30)
+    t0 = time.monotonic()
+    with pytest.raises(TargetError):
+        fetch(source(hub, tmp_path, deadline=1.2, suggest_deadline=5.0, read_timeout=5.0), "meta-llama/Llama-3-70B")
+    assert time.monotonic() - t0 < 1.8
 
 
 def test_unknown_revision_is_a_target_error(hub, specs, tmp_path):
@@ -314,7 +332,7 @@ def test_unknown_revision_is_a_target_error(hub, specs, tmp_path):
 # ---------------------------------------------------------------------------------- retries, timeouts
 def test_429_with_retry_after_is_waited_then_the_result_comes(hub, specs, tmp_path):
     sha = serve(hub, specs[PHI2])
-    hub.fail(rf"^/api/models/{PHI2}$", "status", times=1, code=429, retry_after=1)
+    hub.fail(info_path(PHI2), "status", times=1, code=429, retry_after=1)
     t0 = time.monotonic()
     ev = fetch(source(hub, tmp_path, max_retry_after=2.0), PHI2)
     took = time.monotonic() - t0
@@ -335,7 +353,7 @@ def test_retry_after_is_capped(hub, specs, tmp_path):
 
 def test_a_burst_of_500s_that_ends_gives_the_result(hub, specs, tmp_path):
     sha = serve(hub, specs[PHI2])
-    hub.fail(rf"^/api/models/{PHI2}$", "status", times=2, code=500)
+    hub.fail(info_path(PHI2), "status", times=2, code=500)
     hub.fail(license_path(sha), "status", times=2, code=503)
     ev = fetch(source(hub, tmp_path, attempts=3), PHI2)
     assert ev.sha == sha and ev.file("LICENSE").status == "ok"
@@ -344,7 +362,7 @@ def test_a_burst_of_500s_that_ends_gives_the_result(hub, specs, tmp_path):
 
 def test_persistent_500_is_a_target_error_after_the_bounded_attempts(hub, specs, tmp_path):
     serve(hub, specs[PHI2])
-    hub.fail(rf"^/api/models/{PHI2}$", "status", times=-1, code=500)
+    hub.fail(info_path(PHI2), "status", times=-1, code=500)
     t0 = time.monotonic()
     with pytest.raises(TargetError, match="HTTP 500"):
         fetch(source(hub, tmp_path, attempts=3, backoff=0.05), PHI2)
@@ -354,7 +372,7 @@ def test_persistent_500_is_a_target_error_after_the_bounded_attempts(hub, specs,
 
 def test_persistent_500_stops_at_the_deadline(hub, specs, tmp_path):
     serve(hub, specs[PHI2])
-    hub.fail(rf"^/api/models/{PHI2}$", "status", times=-1, code=503, retry_after=1)
+    hub.fail(info_path(PHI2), "status", times=-1, code=503, retry_after=1)
     t0 = time.monotonic()
     with pytest.raises(TargetError):
         fetch(source(hub, tmp_path, attempts=50, backoff=0.2, max_retry_after=1.0, deadline=2.0), PHI2)
@@ -364,7 +382,7 @@ def test_persistent_500_stops_at_the_deadline(hub, specs, tmp_path):
 
 def test_stalled_model_info_times_out_within_the_read_timeout(hub, specs, tmp_path):
     serve(hub, specs[PHI2])
-    hub.fail(rf"^/api/models/{PHI2}$", "stall", times=-1, seconds=30)
+    hub.fail(info_path(PHI2), "stall", times=-1, seconds=30)
     t0 = time.monotonic()
     with pytest.raises(TargetError, match="(?i)timeout|timed out"):
         fetch(source(hub, tmp_path, read_timeout=0.5, attempts=1), PHI2)
@@ -407,6 +425,17 @@ def test_a_trickling_license_get_is_cut_at_the_deadline(hub, specs, tmp_path):
     ev = fetch(source(hub, tmp_path, read_timeout=1.0, deadline=1.5), PHI2)
     assert time.monotonic() - t0 < 2.5
     assert ev.file("LICENSE").status == "error" and "deadline" in ev.file("LICENSE").error
+
+
+def test_unreachable_hub_is_a_target_error_after_bounded_attempts(tmp_path):
+    with FakeHub() as gone:
+        url = gone.url                       # a port nobody listens on any more
+    src = HubSource(HubSettings(**FAST), cache_dir=tmp_path / "cache", token=False, endpoint=url)
+    t0 = time.monotonic()
+    with pytest.raises(TargetError, match="unreachable"):
+        fetch(src, PHI2)
+    assert time.monotonic() - t0 < 1.5
+    assert src.requests == FAST["attempts"]
 
 
 # ---------------------------------------------------------------------------------- sizes and content
@@ -461,10 +490,11 @@ def test_invalid_token_falls_back_to_anonymous_for_info_and_files(hub, specs, tm
 
 def test_token_never_in_messages_or_cache(hub, specs, tmp_path):
     serve(hub, specs[LLAMA3])
-    serve(hub, specs[PHI2])
+    serve(hub, specs[QWEN])
+    serve(hub, specs[LLAMA3_70B])
     src = source(hub, tmp_path, token=SECRET)
     messages = [repr(fetch(src, LLAMA3))]
-    hub.fail(rf"^/api/models/{QWEN}$", "status", times=-1, code=500, message=f"echo Bearer {SECRET}")
+    hub.fail(info_path(QWEN), "status", times=-1, code=500, message=f"echo Bearer {SECRET}")
     for raw in (QWEN, "meta-llama/Llama-3-70B"):
         with pytest.raises(TargetError) as err:
             fetch(src, raw)

@@ -9,7 +9,7 @@ import click
 
 from scanner.formats import FORMATS
 
-from scanner.cli.common import render, evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, \
+from scanner.cli.common import check_format_or_exit, evaluation_time, render, load_kb_or_exit, load_policy_or_exit, make_sources, \
     parse_targets_or_exit, policy_options, source_options, write_output
 
 
@@ -36,6 +36,7 @@ def check(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
     """
     from scanner.scan import Scanner, exit_code
 
+    check_format_or_exit(fmt)
     parsed = parse_targets_or_exit(targets)
     policy = load_policy_or_exit(policy_ref, contexts)
     kb = load_kb_or_exit()

@@ -116,4 +116,19 @@ def render(report, fmt: str, color: bool = False) -> str:
     if fmt == "table":
         from scanner.formats.terminal import TerminalFormat
         return TerminalFormat(color=color).render(report)
-    return formats.get(fmt).render(report)
+    try:
+        return formats.get(fmt).render(report)
+    except formats.FormatUnavailable as exc:
+        raise fail(str(exc)) from None
+
+
+def check_format_or_exit(fmt: str) -> None:
+    """Fail before scanning when the format's library is not installed."""
+    from scanner import formats
+
+    if fmt == "table":
+        return
+    try:
+        formats.get(fmt)
+    except formats.FormatUnavailable as exc:
+        raise fail(str(exc)) from None

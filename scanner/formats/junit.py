@@ -1,0 +1,123 @@
+"""JUnit XML for CI test reports: one testcase per model, or per deployment that references it.
+
+deny and review are <failure>s (type = the verdict), error is an <error>, allow passes.
+A testcase's classname is the deployment a location names, else "modelscan".
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any, Mapping
+
+from scanner.formats.interface import Format
+from scanner.result import Report, Result
+
+DEFAULT_CLASSNAME = "modelscan"
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _x(value: Any) -> str:
+    """Text safe for XML 1.0 (characters XML cannot carry are dropped)."""
+    return _NOT_XML.sub("", "" if value is None else str(value))
+
+
+def _where(loc: Mapping[str, Any]) -> str:
+    out = str(loc.get("file") or "")
+    if loc.get("line") is not None:
+        out += f":{loc['line']}"
+        if loc.get("column") is not None:
+            out += f":{loc['column']}"
+    return out
+
+
+def _details(r: Result, locs: list[Mapping[str, Any]]) -> str:
+    lines = [f"model: {r.repo_id or r.target}", f"revision: {r.sha or r.revision or '-'}", f"verdict: {r.verdict}"]
+    if r.reasons:
+        lines.append("reasons:")
+        lines.extend(f"  - {reason}" for reason in r.reasons)
+    lic = ", ".join(u.id + (f"@{u.version}" if u.version and u.version not in u.id else "")
+                    for u in r.licenses.effective)
+    if lic:
+        lines.append(f"licenses: {lic}")
+    if r.verdict != "error":
+        lines.append(f"class: {r.classification.label}")
+    if r.findings:
+        lines.append("findings:")
+        lines.extend(f"  - [{f.severity}] {f.code}: {f.message}" for f in r.findings)
+    if r.obligations:
+        lines.append("obligations:")
+        lines.extend(f"  - {o.license}: {o.text}" for o in r.obligations)
+    if locs:
+        lines.append("referenced at:")
+        lines.extend(f"  - {_where(loc)}" for loc in locs if loc.get("file"))
+    return "\n".join(lines) + "\n"
+
+
+def _cases(r: Result) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """(classname, the locations of that testcase) for each testcase of one result."""
+    by_deployment: dict[str, list[Mapping[str, Any]]] = {}
+    plain: list[Mapping[str, Any]] = []
+    for loc in r.locations:
+        dep = loc.get("deployment")
+        if dep:
+            by_deployment.setdefault(str(dep), []).append(loc)
+        else:
+            plain.append(loc)
+    cases = list(by_deployment.items())
+    if plain or not cases:
+        cases.append((DEFAULT_CLASSNAME, plain))
+    return cases
+
+
+def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[str, Any]]) -> str:
+    name = r.repo_id or r.target
+    attrs = {"classname": _x(classname), "name": _x(f"{name}@{r.sha}" if r.sha else name), "time": "0"}
+    first = next((loc for loc in locs if loc.get("file")), None)
+    if first is not None:
+        attrs["file"] = _x(first["file"])
+        if first.get("line") is not None:
+            attrs["line"] = _x(first["line"])
+    case = ET.SubElement(parent, "testcase", attrs)
+    text = _x(_details(r, locs))
+    message = _x(f"{r.verdict}: {r.reasons[0]}" if r.reasons else r.verdict)
+    if r.verdict == "error":
+        ET.SubElement(case, "error", {"message": message, "type": "error"}).text = text
+    elif r.verdict in ("deny", "review"):
+        ET.SubElement(case, "failure", {"message": message, "type": r.verdict}).text = text
+    else:
+        ET.SubElement(case, "system-out").text = text
+    return r.verdict
+
+
+def junit_element(report: Report) -> ET.Element:
+    suite = ET.Element("testsuite", {"name": _x(f"modelscan check (policy {report.policy.name})")})
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("policy", report.policy.name), ("policy_hash", report.policy.hash),
+                       ("knowledge_base", report.knowledge_base.get("hash", "")),
+                       ("evaluated_at", report.evaluated_at),
+                       ("tool", f"{report.tool.get('name', 'modelscan')} {report.tool.get('version', '')}".strip())):
+        ET.SubElement(props, "property", {"name": key, "value": _x(value)})
+    counts = {"tests": 0, "failures": 0, "errors": 0}
+    for r in report.results:
+        for classname, locs in _cases(r):
+            verdict = _testcase(suite, r, classname, locs)
+            counts["tests"] += 1
+            if verdict == "error":
+                counts["errors"] += 1
+            elif verdict in ("deny", "review"):
+                counts["failures"] += 1
+    stamp = report.evaluated_at[:-1] if report.evaluated_at.endswith("Z") else report.evaluated_at
+    suite.attrib.update({k: str(v) for k, v in counts.items()})
+    suite.attrib.update({"skipped": "0", "time": "0", "timestamp": _x(stamp)})
+    root = ET.Element("testsuites", {"name": "modelscan", **{k: str(v) for k, v in counts.items()},
+                                     "skipped": "0", "time": "0"})
+    root.append(suite)
+    return root
+
+
+class JunitFormat(Format):
+    def render(self, report: Report) -> str:
+        root = junit_element(report)
+        ET.indent(root)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

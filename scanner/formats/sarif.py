@@ -1,0 +1,170 @@
+"""SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps).
+
+One rule per finding code, generated from scanner.findings.RULES; one result per finding
+and per place a deployment file references the model (Result.locations). A result with no
+location falls back to the policy file when its path is relative (the repository's own
+`modelscan.yaml`-like file), and always names the model as a logical location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from scanner.findings import RULES, Finding, Rule
+from scanner.formats.interface import Format
+from scanner.result import Report, Result
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+_DIGITS = re.compile(r"\d+")
+
+_SEVERITY_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+
+
+def severity_level(severity: str) -> str:
+    return _SEVERITY_LEVEL.get(severity, "warning")
+
+
+def finding_level(f: Finding) -> str:
+    """deny or high+ -> error; review or medium -> warning; low and info -> note."""
+    if f.effect == "deny" or severity_level(f.severity) == "error":
+        return "error"
+    if f.effect == "review" or f.severity == "medium":
+        return "warning"
+    return "note"
+
+
+def _rule_name(code: str) -> str:
+    return "".join(part.capitalize() for part in code.split("-"))
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.code,
+        "name": _rule_name(rule.code),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.help},
+        "help": {"text": rule.help, "markdown": f"**{rule.title}**\n\n{rule.help}"},
+        "defaultConfiguration": {"level": severity_level(rule.severity)},
+        "properties": {"severity": rule.severity, "tags": ["license-compliance"]},
+    }
+
+
+def _uri(path: str) -> str:
+    return quote(str(path).replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
+
+
+def _physical(file: str, line: Any = None, column: Any = None) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": _uri(file)}
+    if not str(file).startswith("/") and ":" not in str(file).split("/")[0]:
+        artifact["uriBaseId"] = SRCROOT
+    out: dict[str, Any] = {"artifactLocation": artifact}
+    region: dict[str, Any] = {}
+    if isinstance(line, int) and not isinstance(line, bool) and line >= 1:
+        region["startLine"] = line
+        if isinstance(column, int) and not isinstance(column, bool) and column >= 1:
+            region["startColumn"] = column
+    if region:
+        out["region"] = region
+    return out
+
+
+def _logical(r: Result) -> dict[str, Any]:
+    name = r.repo_id or r.target
+    return {"name": name, "fullyQualifiedName": f"{name}@{r.sha}" if r.sha else name, "kind": "resource"}
+
+
+def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Mapping[str, Any] | None]]:
+    """(SARIF location, the Result.locations entry it came from) for each place to report."""
+    out = []
+    for loc in r.locations:
+        file = loc.get("file")
+        if not file:
+            continue
+        sarif_loc = {"physicalLocation": _physical(file, loc.get("line"), loc.get("column")),
+                     "logicalLocations": [_logical(r)]}
+        if loc.get("deployment"):
+            sarif_loc["message"] = {"text": f"deployment {loc['deployment']}"}
+        out.append((sarif_loc, loc))
+    if out:
+        return out
+    fallback: dict[str, Any] = {"logicalLocations": [_logical(r)]}
+    policy_path = report.policy.path
+    if policy_path and not policy_path.startswith("/") and ":" not in policy_path[:3]:
+        fallback["physicalLocation"] = _physical(policy_path)
+    return [(fallback, None)]
+
+
+def _fingerprint(r: Result, f: Finding, loc: Mapping[str, Any] | None) -> str:
+    # the message with its numbers masked: several findings may share a code and a license, and
+    # figures such as a user count change with the context without making it another finding
+    key = "\0".join([r.repo_id or r.target, f.code, f.license or "", _DIGITS.sub("#", f.message),
+                      str((loc or {}).get("file") or ""), str((loc or {}).get("deployment") or "")])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _result(report: Report, r: Result, f: Finding, index: Mapping[str, int]) -> list[dict[str, Any]]:
+    name = r.repo_id or r.target
+    at = f"@{r.sha[:12]}" if r.sha else ""
+    out = []
+    for sarif_loc, loc in _placements(report, r):
+        props: dict[str, Any] = {"verdict": r.verdict, "target": r.target, "repo_id": r.repo_id,
+                                 "revision": r.sha or r.revision, "severity": f.severity}
+        if f.effect:
+            props["effect"] = f.effect
+        if f.license:
+            props["license"] = f.license
+        if loc is not None:
+            for key in ("deployment", "kind"):
+                if loc.get(key):
+                    props[key] = loc[key]
+        where = f" (deployment {loc['deployment']})" if loc is not None and loc.get("deployment") else ""
+        res: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": finding_level(f),
+            "message": {"text": f"{name}{at}: {f.message}{where} [verdict: {r.verdict}]"},
+            "locations": [sarif_loc],
+            "partialFingerprints": {"modelscanFinding/v1": _fingerprint(r, f, loc)},
+            "properties": props,
+        }
+        if f.code in index:
+            res["ruleIndex"] = index[f.code]
+        out.append(res)
+    return out
+
+
+def sarif_dict(report: Report) -> dict[str, Any]:
+    rules = [_rule(rule) for rule in RULES.values()]
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results = [res for r in report.results for f in r.findings for res in _result(report, r, f, index)]
+    tool_version = str(report.tool.get("version", ""))
+    driver: dict[str, Any] = {"name": str(report.tool.get("name", "modelscan")), "rules": rules}
+    if tool_version:
+        driver["version"] = tool_version
+        driver["semanticVersion"] = tool_version
+    run: dict[str, Any] = {
+        "tool": {"driver": driver},
+        "automationDetails": {"id": f"modelscan/{report.policy.name}/"},
+        "results": results,
+        "properties": {
+            "evaluatedAt": report.evaluated_at,
+            "policy": {"name": report.policy.name, "path": report.policy.path, "hash": report.policy.hash},
+            "knowledgeBase": dict(report.knowledge_base),
+            "summary": report.summary,
+            "verdicts": [{"target": r.target, "repo_id": r.repo_id, "revision": r.sha or r.revision,
+                          "verdict": r.verdict, "reasons": list(r.reasons)} for r in report.results],
+        },
+    }
+    if any("uriBaseId" in loc.get("physicalLocation", {}).get("artifactLocation", {})
+           for res in results for loc in res["locations"]):
+        run["originalUriBaseIds"] = {SRCROOT: {"description": {"text": "The repository root."}}}
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+class SarifFormat(Format):
+    def render(self, report: Report) -> str:
+        return json.dumps(sarif_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"

@@ -1,0 +1,490 @@
+"""Report formats (scanner/formats): each renders the one result model and validates against
+its format's schema or validator.
+
+Reports come from the real CLI on the shipped offline snapshot (an allowed, a reviewed, a
+denied and an errored model, plus a derivative with lineage), and from in-process scans whose
+results get deployment locations filled in, as the gate will fill them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, NOW, ROOT, SHARED, run_cli
+from scanner import formats
+from scanner.findings import RULES, Finding
+from scanner.formats.interface import Format
+from scanner.result import Classification, LicenseUse, Licenses, Obligation, Report, Result
+
+SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
+
+TARGETS = {
+    "mistralai/Mistral-7B-v0.1": "allow",
+    "google/gemma-2-9b": "review",
+    "mistralai/Codestral-22B-v0.1": "deny",
+    "meta-llama/Llama-3-70B": "error",            # not on the Hub (the real one is Meta-Llama-3-70B)
+    "QuantFactory/Meta-Llama-3-8B-Instruct-GGUF": "allow",   # quantized from meta-llama/Meta-Llama-3-8B-Instruct
+}
+GGUF = "QuantFactory/Meta-Llama-3-8B-Instruct-GGUF"
+GGUF_BASE = "meta-llama/Meta-Llama-3-8B-Instruct"
+
+
+# ---------------------------------------------------------------- reports
+
+_CLI_CACHE: dict[str, subprocess.CompletedProcess] = {}
+
+
+def cli(fmt: str) -> subprocess.CompletedProcess:
+    """`modelscan check <TARGETS> --format fmt` on the snapshot (memoised per format)."""
+    if fmt not in _CLI_CACHE:
+        proc = run_cli("check", *TARGETS, "--snapshot", "examples/hub", "--format", fmt, "--now", NOW)
+        assert proc.returncode == 2, proc.stderr       # one target errors: 2 wins
+        assert proc.stdout, proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
+        _CLI_CACHE[fmt] = proc
+    return _CLI_CACHE[fmt]
+
+
+@pytest.fixture(scope="module")
+def json_report() -> dict:
+    return json.loads(cli("json").stdout)
+
+
+@pytest.fixture(scope="module")
+def scanned(kb, default_policy) -> Report:
+    """The same targets scanned in-process."""
+    from scanner.scan import Scanner
+    from scanner.sources.local import LocalSource
+    from scanner.sources.snapshot import SnapshotSource
+
+    now = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    scanner = Scanner(SnapshotSource(EXAMPLES), kb, default_policy, now, local=LocalSource())
+    return scanner.scan(list(TARGETS))
+
+
+DEPLOY_LOCATIONS = {
+    # Codestral (deny) is referenced by two deployments; gemma (review) by one file without a deployment name
+    "mistralai/Codestral-22B-v0.1": (
+        {"file": "deploy/chat-prod/values.yaml", "line": 12, "column": 9, "deployment": "chat-prod", "kind": "helm"},
+        {"file": "deploy/batch/job.yaml", "line": 40, "deployment": "batch-summarise", "kind": "k8s"},
+    ),
+    "google/gemma-2-9b": ({"file": "services/rag/model.toml", "line": 3},),
+    "mistralai/Mistral-7B-v0.1": ({"file": "deploy/chat-prod/values.yaml", "line": 30, "deployment": "chat-prod"},),
+}
+
+
+@pytest.fixture(scope="module")
+def located(scanned) -> Report:
+    """The in-process report with Result.locations filled in."""
+    results = tuple(dataclasses.replace(r, locations=DEPLOY_LOCATIONS.get(r.target, ())) for r in scanned.results)
+    return dataclasses.replace(scanned, results=results)
+
+
+NASTY = "evil | name *bold* [link](https://example.invalid) <img src=x> `code` _under_ # hash"
+
+
+@pytest.fixture(scope="module")
+def odd(scanned) -> Report:
+    """Values with markup, a license no record knows, an odd local target and an unreadable parent."""
+    base = next(r for r in scanned.results if r.target == "mistralai/Codestral-22B-v0.1")
+    unknown = LicenseUse(record=None, id="acme-model-license", version=None, name="ACME | Model *License*")
+    apache = LicenseUse(record="apache-2.0", id="apache-2.0", version=None, name="Apache License 2.0")
+    weird = Result(
+        target="./models/my fine tune (v2)", repo_id=None, revision=None, sha=None, source="local",
+        verdict="review", reasons=(NASTY,),
+        licenses=Licenses(declared=(apache,), detected=(unknown,), effective=(apache, unknown)),
+        classification=Classification("open-weights", "unknown", "Open weights | unknown *license*"),
+        findings=(Finding("license-unresolved", NASTY, effect="review", license=None),),
+        obligations=(Obligation("attribution-notice", "apache-2.0", "Keep the NOTICE | file"),),
+        lineage={"nodes": [{"id": "./models/my fine tune (v2)", "revision": None, "licenses": []},
+                           {"id": "acme/base-model", "revision": None, "licenses": [], "error": "gated"}],
+                 "edges": [{"child": "./models/my fine tune (v2)", "parent": "acme/base-model",
+                            "relation": "finetune"}],
+                 "roots": []},
+        locations=({"file": "infra/model registry.yaml", "line": 7, "deployment": "team|alpha"},))
+    return dataclasses.replace(scanned, results=(base, weird))
+
+
+# ---------------------------------------------------------------- registry
+
+def test_registry_lists_every_format():
+    assert formats.FORMATS == ("table", "json", "sarif", "junit", "markdown", "cyclonedx", "spdx")
+    for name in formats.FORMATS:
+        assert isinstance(formats.get(name), Format)
+    with pytest.raises(KeyError):
+        formats.get("pdf")
+
+
+def test_check_offers_every_format():
+    proc = run_cli("check", "--help")
+    assert proc.returncode == 0
+    for name in formats.FORMATS:
+        assert name in proc.stdout
+
+
+def test_help_imports_no_format_library():
+    code = ("import sys\nfrom scanner.cli import main\ntry:\n    main(['check', '--help'])\nexcept SystemExit:\n"
+            "    pass\nprint(sorted(m for m in ('cyclonedx', 'spdx_tools', 'packageurl', 'license_expression', "
+            "'rich') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("fmt, blocked", [("cyclonedx", "cyclonedx"), ("spdx", "spdx_tools")])
+def test_missing_library_is_format_unavailable(monkeypatch, fmt, blocked):
+    for name in [m for m in sys.modules if m == blocked or m.startswith(blocked + ".")] + [blocked]:
+        monkeypatch.setitem(sys.modules, name, None)          # import of it now fails
+    monkeypatch.delitem(sys.modules, f"scanner.formats.{fmt}", raising=False)
+    with pytest.raises(formats.FormatUnavailable) as exc:
+        formats.get(fmt)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert "pip install 'modelscan-compliance[reports]'" in message
+
+
+def _cli_catches_format_unavailable() -> bool:
+    return "FormatUnavailable" in (ROOT / "scanner" / "cli" / "common.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not _cli_catches_format_unavailable(), reason="cli/common.render does not catch it yet")
+def test_cli_without_reports_extra_says_what_to_install(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['cyclonedx'] = None\n", encoding="utf-8")
+    proc = run_cli("check", "mistralai/Mistral-7B-v0.1", "--snapshot", "examples/hub", "--format", "cyclonedx",
+                   "--now", NOW, env={"PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "pip install 'modelscan-compliance[reports]'" in lines[0]
+
+
+# ---------------------------------------------------------------- SARIF
+
+@pytest.fixture(scope="module")
+def sarif_validator():
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"SARIF schema not present: {SARIF_SCHEMA}")
+    from jsonschema import Draft4Validator
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    Draft4Validator.check_schema(schema)
+    return Draft4Validator(schema)
+
+
+def sarif_errors(validator, doc) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def test_sarif_validates_and_generates_rules_from_the_registry(sarif_validator):
+    doc = json.loads(cli("sarif").stdout)
+    assert sarif_errors(sarif_validator, doc) == []
+    assert doc["version"] == "2.1.0"
+    run, = doc["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(RULES)
+    level = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+    for r in rules:
+        rule = RULES[r["id"]]
+        assert r["shortDescription"]["text"] == rule.title
+        assert r["fullDescription"]["text"] == rule.help == r["help"]["text"]
+        assert r["defaultConfiguration"]["level"] == level[rule.severity]
+        assert r["name"] and " " not in r["name"]
+
+
+def test_sarif_results_carry_verdicts_and_levels(json_report):
+    doc = json.loads(cli("sarif").stdout)
+    run, = doc["runs"]
+    rules = run["tool"]["driver"]["rules"]
+    expected = [(r["repo_id"], f["code"]) for r in json_report["results"] for f in r["findings"]]
+    got = [(res["properties"]["repo_id"], res["ruleId"]) for res in run["results"]]
+    assert got == expected
+    for res in run["results"]:
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+        assert res["properties"]["verdict"] == TARGETS[res["properties"]["target"]]
+        assert res["locations"][0]["logicalLocations"][0]["name"] == res["properties"]["repo_id"]
+    by_code = {(res["properties"]["target"], res["ruleId"]): res for res in run["results"]}
+    assert by_code[("mistralai/Codestral-22B-v0.1", "non-commercial-use")]["level"] == "error"     # deny
+    assert by_code[("mistralai/Codestral-22B-v0.1", "license-needs-review")]["level"] == "warning"  # review
+    assert by_code[("google/gemma-2-9b", "term-needs-review")]["level"] == "warning"
+    assert by_code[("meta-llama/Llama-3-70B", "target-unavailable")]["level"] == "error"
+    assert {res["properties"]["verdict"] for res in run["results"]} >= {"review", "deny", "error"}
+    assert run["properties"]["summary"] == json_report["summary"]
+
+
+def test_sarif_points_at_the_deployment_file_and_line(located, sarif_validator):
+    doc = json.loads(formats.get("sarif").render(located))
+    assert sarif_errors(sarif_validator, doc) == []
+    results = doc["runs"][0]["results"]
+    codestral = [r for r in results if r["properties"]["target"] == "mistralai/Codestral-22B-v0.1"]
+    # one result per finding and per place that references the model
+    assert len(codestral) == 2 * len(DEPLOY_LOCATIONS["mistralai/Codestral-22B-v0.1"])
+    places = {(r["ruleId"], r["properties"]["deployment"]): r["locations"][0]["physicalLocation"] for r in codestral}
+    prod = places[("non-commercial-use", "chat-prod")]
+    assert prod["artifactLocation"] == {"uri": "deploy/chat-prod/values.yaml", "uriBaseId": "%SRCROOT%"}
+    assert prod["region"] == {"startLine": 12, "startColumn": 9}
+    batch = places[("non-commercial-use", "batch-summarise")]
+    assert batch["artifactLocation"]["uri"] == "deploy/batch/job.yaml"
+    assert batch["region"] == {"startLine": 40}
+    gemma, = [r for r in results if r["properties"]["target"] == "google/gemma-2-9b"]
+    assert gemma["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert gemma["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "services/rag/model.toml"
+    # fingerprints tell the places apart
+    assert len({r["partialFingerprints"]["modelscanFinding/v1"] for r in results}) == len(results)
+
+
+def test_sarif_odd_values_stay_valid(odd, sarif_validator):
+    doc = json.loads(formats.get("sarif").render(odd))
+    assert sarif_errors(sarif_validator, doc) == []
+    weird = [r for r in doc["runs"][0]["results"] if r["properties"]["target"].startswith("./")]
+    assert weird[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "infra/model%20registry.yaml"
+
+
+def test_sarif_without_locations_falls_back_to_a_relative_policy_file(scanned, sarif_validator):
+    from scanner.result import PolicyRef
+
+    report = dataclasses.replace(scanned, policy=PolicyRef(".modelscan/policy.yaml", "org", "sha256:0"))
+    doc = json.loads(formats.get("sarif").render(report))
+    assert sarif_errors(sarif_validator, doc) == []
+    for res in doc["runs"][0]["results"]:
+        loc, = res["locations"]
+        assert loc["physicalLocation"]["artifactLocation"]["uri"] == ".modelscan/policy.yaml"
+        assert "region" not in loc["physicalLocation"]
+    # a shipped policy (an absolute path outside the repository) gives the model as a logical location only
+    doc = json.loads(formats.get("sarif").render(scanned))
+    assert all("physicalLocation" not in res["locations"][0] for res in doc["runs"][0]["results"])
+
+
+# ---------------------------------------------------------------- JUnit
+
+def test_junit_parses_with_counts(json_report):
+    root = ET.fromstring(cli("junit").stdout)
+    assert root.tag == "testsuites"
+    suite, = root.findall("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) == len(TARGETS)
+    failures = [c for c in cases if c.find("failure") is not None]
+    errors = [c for c in cases if c.find("error") is not None]
+    for el in (root, suite):
+        assert el.get("tests") == str(len(cases))
+        assert el.get("failures") == str(len(failures)) == "2"
+        assert el.get("errors") == str(len(errors)) == "1"
+    by_name = {c.get("name").split("@")[0]: c for c in cases}
+    assert set(by_name) == set(TARGETS)
+    assert by_name["mistralai/Codestral-22B-v0.1"].find("failure").get("type") == "deny"
+    assert by_name["google/gemma-2-9b"].find("failure").get("type") == "review"
+    err = by_name["meta-llama/Llama-3-70B"].find("error")
+    assert "not found" in err.get("message")
+    for name in ("mistralai/Mistral-7B-v0.1", GGUF):
+        assert by_name[name].find("failure") is None and by_name[name].find("error") is None
+    codestral = next(r for r in json_report["results"] if r["target"] == "mistralai/Codestral-22B-v0.1")
+    text = by_name["mistralai/Codestral-22B-v0.1"].find("failure").text
+    for reason in codestral["reasons"]:
+        assert reason in text
+    assert "non-commercial-use" in text
+    assert all(c.get("classname") == "modelscan" for c in cases)
+
+
+def test_junit_testcase_per_deployment(located):
+    root = ET.fromstring(formats.get("junit").render(located))
+    cases = root.find("testsuite").findall("testcase")
+    codestral = [c for c in cases if c.get("name").startswith("mistralai/Codestral-22B-v0.1@")]
+    assert sorted(c.get("classname") for c in codestral) == ["batch-summarise", "chat-prod"]
+    prod = next(c for c in codestral if c.get("classname") == "chat-prod")
+    assert prod.get("file") == "deploy/chat-prod/values.yaml" and prod.get("line") == "12"
+    assert prod.find("failure").get("type") == "deny"
+    assert "deploy/chat-prod/values.yaml:12:9" in prod.find("failure").text
+    mistral = [c for c in cases if c.get("name").startswith("mistralai/Mistral-7B-v0.1@")]
+    assert [c.get("classname") for c in mistral] == ["chat-prod"]
+    gemma = [c for c in cases if c.get("name").startswith("google/gemma-2-9b@")]
+    assert [c.get("classname") for c in gemma] == ["modelscan"]
+    assert root.get("tests") == str(len(cases)) == "6"
+    assert root.get("failures") == "3" and root.get("errors") == "1"
+
+
+def test_junit_escapes_odd_values(odd):
+    root = ET.fromstring(formats.get("junit").render(odd))
+    case = [c for c in root.iter("testcase") if c.get("classname") == "team|alpha"]
+    assert len(case) == 1 and NASTY in case[0].find("failure").text
+
+
+# ---------------------------------------------------------------- Markdown
+
+def _table(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("| model | verdict | licenses | class |")
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
+
+
+def test_markdown_summary_and_blocked_details(json_report):
+    text = cli("markdown").stdout
+    rows = _table(text)
+    assert len(rows) == len(TARGETS)
+    for row, (target, verdict) in zip(rows, TARGETS.items()):
+        assert f"**{verdict.upper()}**" in row
+        assert row.count("|") == 5
+    assert "apache-2.0" in rows[0] and "Open weights, permissive license" in rows[0]
+    details = text.split("## Blocked models", 1)[1]
+    for target, verdict in TARGETS.items():
+        heading = f"### **{verdict.upper()}** {target}"
+        assert (heading in details) == (verdict in ("deny", "review", "error")), target
+    codestral = next(r for r in json_report["results"] if r["target"] == "mistralai/Codestral-22B-v0.1")
+    section = details.split("### **DENY** mistralai/Codestral-22B-v0.1", 1)[1].split("### ", 1)[0]
+    assert "**Reasons**" in section and "**Findings**" in section and "**Obligations**" in section
+    assert "non-commercial-use" in section
+    assert codestral["reasons"][0].split(":")[0] in section
+    assert not any(ord(ch) > 0x2FFF for ch in text)   # no emoji
+
+
+def test_markdown_escapes_values(odd):
+    text = formats.get("markdown").render(odd)
+    rows = _table(text)
+    assert len(rows) == 2
+    weird = rows[1]
+    # the pipes inside values are escaped: splitting on unescaped pipes gives the four cells
+    cells = re.split(r"(?<!\\)\|", weird)[1:-1]
+    assert len(cells) == 4
+    assert r"Open weights \| unknown \*license\*" in cells[3]
+    for raw in ("[link](", "<img", "`code`", "*bold*", "_under_"):
+        assert not re.search(r"(?<!\\)" + re.escape(raw), text), raw     # only escaped forms remain
+    assert r"evil \| name \*bold\* \[link\](https://example.invalid) \<img src=x\> \`code\` \_under\_ \# hash" in text
+    assert "team\\|alpha" in text
+
+
+# ---------------------------------------------------------------- CycloneDX
+
+def cdx_validate(text: str):
+    pytest.importorskip("cyclonedx")
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    return JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+
+
+def test_cyclonedx_ml_bom_validates(json_report):
+    pytest.importorskip("cyclonedx")
+    text = cli("cyclonedx").stdout
+    assert cdx_validate(text) is None
+    bom = json.loads(text)
+    assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6"
+    comps = bom["components"]
+    assert [c["name"] for c in comps] == list(TARGETS)
+    by = {c["name"]: c for c in comps}
+    for r in json_report["results"]:
+        c = by[r["target"]]
+        assert c["type"] == "machine-learning-model"
+        assert c["modelCard"]["properties"][0] == {"name": "modelscan:verdict", "value": r["verdict"]}
+        if r["sha"]:
+            assert c["version"] == r["sha"]
+            assert c["purl"] == f"pkg:huggingface/{r['repo_id']}@{r['sha']}"
+    mistral = by["mistralai/Mistral-7B-v0.1"]
+    assert mistral["licenses"] == [{"license": {"id": "Apache-2.0", "acknowledgement": "concluded",
+                                                "url": mistral["licenses"][0]["license"]["url"]}}]
+    assert by["mistralai/Codestral-22B-v0.1"]["licenses"][0]["expression"] == "LicenseRef-MNPL-0.1"
+    gemma_expr = by["google/gemma-2-9b"]["licenses"][0]["expression"]
+    assert gemma_expr.startswith("LicenseRef-") and " AND " in gemma_expr     # terms and use policy bind at once
+    props = {(p["name"], p["value"]) for p in by["mistralai/Codestral-22B-v0.1"]["modelCard"]["properties"]}
+    assert ("modelscan:openness", "open-weights") in props
+    assert ("modelscan:license-freedom", "non-commercial") in props
+    gguf = by[GGUF]
+    ancestors = gguf["pedigree"]["ancestors"]
+    assert [a["name"] for a in ancestors] == [GGUF_BASE]
+    assert ancestors[0]["purl"].startswith(f"pkg:huggingface/{GGUF_BASE}@")
+    assert ancestors[0]["type"] == "machine-learning-model"
+    assert "modelCard" not in ancestors[0]
+    assert "licenses" not in by["meta-llama/Llama-3-70B"]
+
+
+def test_cyclonedx_odd_values_and_determinism(odd, located):
+    pytest.importorskip("cyclonedx")
+    fmt = formats.get("cyclonedx")
+    text = fmt.render(odd)
+    assert cdx_validate(text) is None
+    weird = json.loads(text)["components"][1]
+    assert "purl" not in weird and weird["name"] == "./models/my fine tune (v2)"
+    # a license no record knows is named, so the choice is a list of licenses, not an expression
+    assert any(x["license"].get("id") == "Apache-2.0" for x in weird["licenses"])
+    assert any(x["license"].get("name") == "ACME | Model *License*" for x in weird["licenses"])
+    assert weird["pedigree"]["ancestors"][0]["name"] == "acme/base-model"
+    assert fmt.render(located) == fmt.render(located)     # serial number and timestamp come from the report
+    assert cdx_validate(fmt.render(located)) is None
+
+
+# ---------------------------------------------------------------- SPDX
+
+def spdx_parse_and_validate(text: str, tmp_path: Path):
+    pytest.importorskip("spdx_tools")
+    from spdx_tools.spdx.parser.json.json_parser import parse_from_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    path = tmp_path / "report.spdx.json"
+    path.write_text(text, encoding="utf-8")
+    doc = parse_from_file(str(path))
+    return doc, [m.validation_message for m in validate_full_spdx_document(doc)]
+
+
+def test_spdx_document_validates(json_report, kb, tmp_path):
+    pytest.importorskip("spdx_tools")
+    from spdx_tools.spdx.model import RelationshipType
+
+    text = cli("spdx").stdout
+    doc, problems = spdx_parse_and_validate(text, tmp_path)
+    assert problems == []
+    assert doc.creation_info.spdx_version == "SPDX-2.3"
+    described = [r.related_spdx_element_id for r in doc.relationships
+                 if r.relationship_type == RelationshipType.DESCRIBES and r.spdx_element_id == "SPDXRef-DOCUMENT"]
+    packages = {p.spdx_id: p for p in doc.packages}
+    assert [packages[i].name for i in described] == list(TARGETS)
+    by_name = {packages[i].name: packages[i] for i in described}
+    assert str(by_name["mistralai/Mistral-7B-v0.1"].license_concluded) == "Apache-2.0"
+    assert str(by_name["mistralai/Codestral-22B-v0.1"].license_concluded) == "LicenseRef-MNPL-0.1"
+    for p in by_name.values():
+        purls = [ref.locator for ref in p.external_references if ref.reference_type == "purl"]
+        if p.version:
+            assert purls == [f"pkg:huggingface/{p.name}@{p.version}"]
+    extracted = {e.license_id: e for e in doc.extracted_licensing_info}
+    mnpl = extracted["LicenseRef-MNPL-0.1"]
+    rec = kb.get("mnpl")
+    assert mnpl.extracted_text == f"See {rec.url}" and mnpl.cross_references == [rec.url]
+    assert mnpl.license_name == rec.name
+    for e in extracted.values():
+        assert len(e.extracted_text) < 300      # a pointer, never the license text
+    # lineage: the quantisation is a variant of its base
+    gguf = by_name[GGUF].spdx_id
+    rel = [r for r in doc.relationships if r.spdx_element_id == gguf and r.relationship_type != RelationshipType.DESCRIBES]
+    assert [(r.relationship_type, packages[r.related_spdx_element_id].name) for r in rel] == \
+        [(RelationshipType.VARIANT_OF, GGUF_BASE)]
+    verdicts = {a.spdx_id: a.annotation_comment.splitlines()[0] for a in doc.annotations}
+    for r in json_report["results"]:
+        assert verdicts[by_name[r["target"]].spdx_id].startswith(f"modelscan verdict: {r['verdict']}")
+
+
+def test_spdx_odd_values(odd, tmp_path):
+    pytest.importorskip("spdx_tools")
+    from spdx_tools.spdx.model import RelationshipType
+
+    text = formats.get("spdx").render(odd)
+    doc, problems = spdx_parse_and_validate(text, tmp_path)
+    assert problems == []
+    weird = next(p for p in doc.packages if p.name == "./models/my fine tune (v2)")
+    assert weird.spdx_id.startswith("SPDXRef-Model-") and " " not in weird.spdx_id
+    assert "LicenseRef-acme-model-license" in str(weird.license_concluded)
+    acme = next(e for e in doc.extracted_licensing_info if e.license_id == "LicenseRef-acme-model-license")
+    assert acme.license_name == "ACME | Model *License*"
+    base = next(p for p in doc.packages if p.name == "acme/base-model")
+    assert any(r.spdx_element_id == weird.spdx_id and r.related_spdx_element_id == base.spdx_id
+               and r.relationship_type == RelationshipType.DESCENDANT_OF for r in doc.relationships)
+    assert formats.get("spdx").render(odd) == text
