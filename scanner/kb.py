@@ -185,7 +185,8 @@ def load_schema(name: str) -> dict:
 
 def validate_dir(directory: Path) -> list[str]:
     """Schema and cross-reference problems of a licenses/ directory, as messages (empty = valid)."""
-    import jsonschema
+    from scanner.schemas import jsonschema as _load_jsonschema
+    jsonschema = _load_jsonschema()
 
     validator = jsonschema.Draft202012Validator(load_schema("license.schema.json"))
     problems: list[str] = []

@@ -85,7 +85,8 @@ def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
 
 
 def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
-    import jsonschema
+    from scanner.schemas import jsonschema as _load_jsonschema
+    jsonschema = _load_jsonschema()
 
     validator = jsonschema.Draft202012Validator(load_schema("policy.schema.json"),
                                                 format_checker=jsonschema.FormatChecker())
