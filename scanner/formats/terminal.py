@@ -69,7 +69,7 @@ def _panel(r: Result) -> Panel:
         eff = [u for u in r.licenses.effective]
         rows.add_row("Licenses", "\n".join(_lic(u) for u in eff) if eff else "[yellow]none identified[/]")
         decl = {u.id for u in r.licenses.declared}
-        if decl and decl != {u.id for u in eff}:
+        if decl and decl != {u.id for u in eff if u.kind != "use-policy" and not u.via}:
             rows.add_row("Declared", "\n".join(_lic(u) for u in r.licenses.declared))
         if r.lineage and r.lineage.get("edges"):
             rows.add_row("Lineage", _lineage_tree(r))

@@ -178,6 +178,8 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
             if mode == "enforce" and term.type in CHECKS:
                 check, code = CHECKS[term.type]
                 violated, message = check(term, ctx, cls)
+                if rec.kind == "use-policy":
+                    message = message.replace("the license", "the use policy")
                 if violated:
                     findings.append(Finding(code, f"{rec.name}: {message}", evidence=ev, effect="deny", license=rec.key))
                 elif violated is None:
