@@ -355,16 +355,8 @@ class HubSource(Source):
 
 
 def _remember_ref(cache: SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
-    # SnapshotStore has no public "set a ref" yet; this writes its refs.json the way save() does.
-    from scanner.sources import snapshot
-
-    rdir = cache.repo_dir(repo_id, kind)
-    refs = cache._refs(rdir)
-    if refs.get(revision or "main") == sha:
-        return
-    refs[revision or "main"] = sha
     try:
-        snapshot._write_atomic(rdir / "refs.json", snapshot._dump(refs))
+        cache.set_ref(repo_id, revision, sha, kind)
     except OSError:
         pass   # a cache that cannot be written only costs a request next time
 

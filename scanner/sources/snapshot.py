@@ -179,7 +179,14 @@ class SnapshotStore:
         _write_atomic(cdir / f"{kind}_info.json", _dump(info))
         _write_atomic(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
                                                   "provenance": dict(provenance or {})}))
+        self.set_ref(repo_id, revision, sha, kind)
+
+    def set_ref(self, repo_id: str, revision: str | None, sha: str, kind: str = "model") -> None:
+        """Record that `revision` (default branch when None) pointed at commit `sha`."""
+        rdir = self.repo_dir(repo_id, kind)
         refs = self._refs(rdir)
+        if refs.get(revision or "main") == sha:
+            return
         refs[revision or "main"] = sha
         _write_atomic(rdir / "refs.json", _dump(refs))
 
