@@ -79,14 +79,31 @@ def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[
         if first.get("line") is not None:
             attrs["line"] = _x(first["line"])
     case = ET.SubElement(parent, "testcase", attrs)
+    smoke = r.smoke or {}
+    if smoke:
+        props = ET.SubElement(case, "properties")
+        for key, value in sorted(smoke.items()):
+            if not isinstance(value, (dict, list, tuple)) and value is not None:
+                ET.SubElement(props, "property", {"name": _x(f"smoke.{key}"), "value": _x(value)})
     text = _x(_details(r, locs))
     message = _x(f"{r.verdict}: {r.reasons[0]}" if r.reasons else r.verdict)
+    status = smoke.get("status")
     if r.verdict == "error":
         ET.SubElement(case, "error", {"message": message, "type": "error"}).text = text
-    elif r.verdict in ("deny", "review"):
+        return "error"
+    if r.verdict in ("deny", "review"):
         ET.SubElement(case, "failure", {"message": message, "type": r.verdict}).text = text
-    else:
-        ET.SubElement(case, "system-out").text = text
+        return r.verdict
+    # an allowed model whose smoke test did not pass is not a passing testcase
+    if status == "refused":
+        ET.SubElement(case, "failure", {"message": _x(f"smoke refused: {smoke.get('code', '')}"),
+                                        "type": "smoke-refused"}).text = text
+        return "deny"
+    if status in ("failed", "not-run"):
+        why = f"smoke {status}: {smoke.get('stage', '')}: {smoke.get('message', '')}"
+        ET.SubElement(case, "error", {"message": _x(why), "type": f"smoke-{status}"}).text = text
+        return "error"
+    ET.SubElement(case, "system-out").text = text
     return r.verdict
 
 
