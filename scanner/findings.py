@@ -78,7 +78,8 @@ _RULES = [
     Rule("target-unavailable", "Target could not be read", "high",
          "The target is unknown, unreachable or has no readable evidence; the tool cannot decide (exit 2)."),
     Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the evidence is incomplete."),
-    Rule("revision-moved", "Revision differs from the pinned one", "medium", "The revision the Hub serves is not the one pinned."),
+    Rule("revision-moved", "Revision differs from the approved one", "low",
+         "The revision the Hub serves now is not the one the lockfile approved; the licenses are compared (drift)."),
     Rule("lineage-parent-unavailable", "Base model unavailable", "medium",
          "A base model the card names could not be read (missing, private, gated or failing); its terms may bind."),
     Rule("lineage-cycle", "Lineage cycle", "medium",
@@ -94,6 +95,15 @@ _RULES = [
     Rule("dataset-license", "Dataset license restricts use", "medium",
          "A dataset the card lists is under a non-commercial, research-only or unknown license, and the context is "
          "commercial. Whether it binds the weights is a legal judgment."),
+    # the gate against its lockfile (docs/gate.md)
+    Rule("license-drift", "License changed since approval", "high",
+         "The licenses that bind the model, or the text of its license files or access-gate prompt, differ from what "
+         "modelscan.lock approved. Review the new terms, then run 'modelscan lock' again (or pin the approved revision)."),
+    Rule("approval-missing", "Model not approved in the lockfile", "medium",
+         "The gate runs --locked but modelscan.lock has no entry for this model. Review it and run 'modelscan lock'."),
+    Rule("approval-stale", "Approval made under another policy or knowledge base", "medium",
+         "The policy or the license knowledge base changed since the model was approved, so the approval no longer "
+         "counts and the model was decided afresh. Review the result and run 'modelscan lock' again."),
 ]
 
 RULES: Mapping[str, Rule] = {r.code: r for r in _RULES}

@@ -1,14 +1,19 @@
 """Orchestration: fetch each target and its parents through a source, then run the pure core.
 
-Parents are fetched once per run however many targets share them (memoised), the walk is
-bounded in depth, and a parent that cannot be read becomes a finding of its children.
+Targets are scanned by a bounded pool of worker threads (`jobs`); results come back in input
+order. Every repo (target, parent or dataset, at a revision) is fetched once per run however
+many targets share it: the first worker to ask fetches it, concurrent askers wait on that one
+fetch (a dict of futures under a lock). The lineage walk is bounded in depth, and a parent
+that cannot be read becomes a finding of its children.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from scanner import TOOL_NAME, __version__
 from scanner.analyze import _identify_cached, analyze, error_result
@@ -21,6 +26,37 @@ from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target
 
 SCHEMA_VERSION = "1.0.0"
+DEFAULT_JOBS = 8
+MAX_DATASETS = 20
+UNAVAILABLE_WHEN_PINNED = "could not be read when the revision was approved (pinned unavailable)"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class FetchMemo:
+    """Single-flight memo: `get(key, fetch)` runs `fetch` once per key; callers that arrive while it
+    runs wait for its result (or its TargetError) instead of fetching again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[Hashable, Future] = {}
+
+    def get(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        with self._lock:
+            fut = self._futures.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._futures[key] = Future()
+        if owner:
+            try:
+                fut.set_result(fetch())
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiter, re-raised below
+                fut.set_exception(exc)
+        return fut.result()
+
+    def __len__(self) -> int:
+        return len(self._futures)
 
 
 @dataclass
@@ -33,41 +69,119 @@ class Scanner:
     follow_parents: bool = True
     follow_datasets: bool = True
     max_depth: int = MAX_DEPTH
-    graph: dict[str, GraphEntry] = field(default_factory=dict)   # memo across targets
+    graph: dict[str, GraphEntry] = field(default_factory=dict)   # every repo fetched, by id (for callers)
+    jobs: int = DEFAULT_JOBS
+    memo: FetchMemo = field(default_factory=FetchMemo)
 
-    def _fetch_parents(self, ev: Evidence) -> None:
-        if self.follow_parents and self.source is not None:
-            collect_parents(self.source, ev, self.kb, self.graph, self.max_depth, self.follow_datasets)
+    # -- the steps, usable one by one (the gate composes them) ---------------------------------------
+    def fetch(self, target: Target) -> Evidence:
+        """Evidence for a parsed target (memoised); TargetError when it cannot be read."""
+        if target.kind == "local":
+            if self.local is None:
+                raise TargetError(f"'{target.raw}': local directories cannot be scanned here")
+            return self.local.fetch(target)
+        if self.source is None:
+            raise TargetError(f"'{target.raw}': no Hub source available")
+        ev = self._hub(target.repo_id or "", target.revision, target.raw)
+        return ev if ev.target == target.raw else replace(ev, target=target.raw)
+
+    def _hub(self, repo_id: str, revision: str | None, raw: str | None = None) -> Evidence:
+        source = self.source
+        assert source is not None
+        target = parse_target(raw) if raw else Target(repo_id, "hub", repo_id, revision)
+
+        def fetch() -> Evidence:
+            ev = source.fetch(target)
+            if ev.repo_id:
+                self.graph.setdefault(ev.repo_id, ev)
+            return ev
+        return self.memo.get(("model", repo_id, revision), fetch)
+
+    def _dataset(self, ds: str, revision: str | None) -> Evidence:
+        source = self.source
+        assert source is not None
+
+        def fetch() -> Evidence:
+            return source.fetch_dataset(ds, revision)
+        return self.memo.get(("dataset", ds, revision), fetch)
+
+    def lineage_graph(self, ev: Evidence, pins: Mapping[str, str | None] | None = None) -> dict[str, GraphEntry]:
+        """The parents (to the roots) and datasets `ev` names, fetched through the memo; `pins`
+        maps repo ids (datasets as "dataset:<id>") to the revision to read (a lockfile's), or to
+        None for one that could not be read then and is not asked for again."""
+        graph: dict[str, GraphEntry] = {}
+        if ev.repo_id:
+            graph[ev.repo_id] = ev
+        if not self.follow_parents or self.source is None:
+            return graph
+        pins = pins or {}
+
+        def parent(pid: str) -> GraphEntry:
+            if pid in pins and pins[pid] is None:
+                return UNAVAILABLE_WHEN_PINNED
+            try:
+                parsed = parse_target(pid)
+                if parsed.kind != "hub":
+                    raise TargetError(f"{pid} is not a Hub repo id")
+                return self._hub(pid, pins.get(pid))
+            except TargetError as exc:
+                return str(exc)
+
+        def dataset(ds: str) -> GraphEntry:
+            key = "dataset:" + ds
+            if key in pins and pins[key] is None:
+                return UNAVAILABLE_WHEN_PINNED
+            try:
+                return self._dataset(ds, pins.get(key))
+            except TargetError as exc:
+                return str(exc)
+
+        walk_lineage(ev, self.kb, graph, parent, dataset if self.follow_datasets else None, self.max_depth)
+        return graph
+
+    def decide(self, ev: Evidence, graph: Mapping[str, GraphEntry], policy: Policy | None = None) -> Result:
+        return analyze(ev, graph, self.kb, policy or self.policy, self.now)
 
     def scan_one(self, target: Target | str) -> Result:
         raw = target if isinstance(target, str) else target.raw
         parsed: Target | None = None if isinstance(target, str) else target
         try:
             parsed = parsed or parse_target(raw)
-            if parsed.kind == "local":
-                if self.local is None:
-                    raise TargetError(f"'{raw}': local directories cannot be scanned here")
-                ev = self.local.fetch(parsed)
-            else:
-                if self.source is None:
-                    raise TargetError(f"'{raw}': no Hub source available")
-                ev = self.source.fetch(parsed)
-                if ev.repo_id:
-                    self.graph.setdefault(ev.repo_id, ev)
+            ev = self.fetch(parsed)
         except TargetError as exc:
             return error_result(raw, str(exc), exc.suggestions, parsed.repo_id if parsed else None,
                                 parsed.revision if parsed else None)
-        self._fetch_parents(ev)
-        return analyze(ev, self.graph, self.kb, self.policy, self.now)
+        return self.decide(ev, self.lineage_graph(ev))
+
+    # -- the pool ------------------------------------------------------------------------------------
+    def map(self, fn: Callable[[T], R], items: Sequence[T], on_done: Callable[[R], None] | None = None) -> list[R]:
+        """fn over items on at most `jobs` threads; results in input order. on_done(result) is called
+        (in this thread) as each finishes, for progress."""
+        items = list(items)
+        if self.jobs <= 1 or len(items) <= 1:
+            out = []
+            for item in items:
+                r = fn(item)
+                out.append(r)
+                if on_done:
+                    on_done(r)
+            return out
+        results: list = [None] * len(items)
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(items)), thread_name_prefix="modelscan") as pool:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            try:
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    if on_done:
+                        on_done(results[futures[fut]])
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+        return results
 
     def scan(self, targets: Iterable[Target | str], on_result: Callable[[Result], None] | None = None) -> Report:
-        results = []
-        for t in targets:
-            r = self.scan_one(t)
-            results.append(r)
-            if on_result:
-                on_result(r)
-        return self.report(results)
+        return self.report(self.map(self.scan_one, list(targets), on_result))
 
     def report(self, results: Iterable[Result]) -> Report:
         return Report(
@@ -78,40 +192,51 @@ class Scanner:
             results=tuple(results))
 
 
-MAX_DATASETS = 20
-
-
-def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry],
-                    max_depth: int = MAX_DEPTH, datasets: bool = True) -> None:
-    """Fetch the base models `ev` names, to the roots, and the datasets each card lists, into
-    `graph` (memoised across targets; a failure is kept as its one-line reason). Datasets are
-    keyed "dataset:<id>"."""
+def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], parent: Callable[[str], GraphEntry],
+                 dataset: Callable[[str], GraphEntry] | None, max_depth: int = MAX_DEPTH) -> None:
+    """Fill `graph` with the base models `ev` names, to the roots (by `parent(id)`), and the datasets
+    each card lists (by `dataset(id)`, keyed "dataset:<id>"). A failure is kept as its one-line reason."""
     frontier = [(ev, 0)]
     while frontier:
         node, depth = frontier.pop()
         card = _identify_cached(node, kb)[0].data
-        if datasets:
+        if dataset is not None:
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
                 key = "dataset:" + ds
                 if key not in graph:
-                    try:
-                        graph[key] = source.fetch_dataset(ds)
-                    except TargetError as exc:
-                        graph[key] = str(exc)
+                    graph[key] = dataset(ds)
         if depth >= max_depth:
             continue
         for _, pid in parents_of(card, node.tags):
             if pid in graph or pid == node.repo_id:
                 continue
-            try:
-                parsed = parse_target(pid)
-                if parsed.kind != "hub":
-                    raise TargetError(f"{pid} is not a Hub repo id")
-                parent = source.fetch(parsed)
-                graph[pid] = parent
-                frontier.append((parent, depth + 1))
-            except TargetError as exc:
-                graph[pid] = str(exc)
+            entry = parent(pid)
+            graph[pid] = entry
+            if isinstance(entry, Evidence):
+                frontier.append((entry, depth + 1))
+
+
+def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry],
+                    max_depth: int = MAX_DEPTH, datasets: bool = True) -> None:
+    """Fetch the base models `ev` names, to the roots, and the datasets each card lists, into
+    `graph` (memoised across calls by the graph itself; one thread). Datasets are keyed "dataset:<id>"."""
+
+    def parent(pid: str) -> GraphEntry:
+        try:
+            parsed = parse_target(pid)
+            if parsed.kind != "hub":
+                raise TargetError(f"{pid} is not a Hub repo id")
+            return source.fetch(parsed)
+        except TargetError as exc:
+            return str(exc)
+
+    def dataset(ds: str) -> GraphEntry:
+        try:
+            return source.fetch_dataset(ds)
+        except TargetError as exc:
+            return str(exc)
+
+    walk_lineage(ev, kb, graph, parent, dataset if datasets else None, max_depth)
 
 
 def exit_code(results: Iterable[Result], fail_on: str = "review") -> int:

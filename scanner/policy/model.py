@@ -60,7 +60,7 @@ def _hash(raw: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(thaw(raw), sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
+def yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
     """The 1-based line of the YAML node at a JSON path (deepest node found)."""
     line = None
     for part in path:
@@ -95,7 +95,7 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
         return
     err = errors[0]
     path = list(err.absolute_path)
-    line = _line_of(root_node, path) if root_node is not None else None
+    line = yaml_line(root_node, path) if root_node is not None else None
     key = ".".join(str(p) for p in path) or "(top level)"
     msg = err.message
     if err.validator == "oneOf" and err.context:

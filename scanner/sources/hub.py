@@ -258,8 +258,8 @@ class HubSource(Source):
     def fetch(self, target: Target) -> Evidence:
         return self._fetch(target.raw, target.repo_id or "", target.revision, "model")
 
-    def fetch_dataset(self, repo_id: str) -> Evidence:
-        return self._fetch(repo_id, repo_id, None, "dataset")
+    def fetch_dataset(self, repo_id: str, revision: str | None = None) -> Evidence:
+        return self._fetch(repo_id, repo_id, revision, "dataset")
 
     def _fetch(self, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence:
         deadline = _Deadline(self.settings.deadline)

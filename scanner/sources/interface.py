@@ -15,7 +15,7 @@ class Source(ABC):
     def fetch(self, target: Target) -> Evidence:
         """Evidence for a target; raises TargetError when the target cannot be read at all."""
 
-    def fetch_dataset(self, repo_id: str) -> Evidence:
+    def fetch_dataset(self, repo_id: str, revision: str | None = None) -> Evidence:
         raise TargetError(f"dataset {repo_id}: not available from the {self.name} source")
 
     def close(self) -> None:

@@ -1,0 +1,204 @@
+"""modelscan.lock: the approved state of every model a deployment uses (docs/gate.md).
+
+A lock entry pins what was decided: the commit, the licenses that bind it (with versions),
+the hashes of its license files and access-gate prompt, the revisions of its base models and
+datasets, the verdict, and the hashes of the policy and knowledge base it was decided under.
+`modelscan gate --locked` compares the current state with it: a moved revision is reported,
+changed licenses or license texts are drift (deny), and an approval made under another
+policy or knowledge base no longer counts (review).
+
+The file is JSON, written deterministically (sorted keys, entries by repo id, LF, no
+timestamps but each entry's `approved_at`, which a re-lock keeps when nothing changed), so
+it diffs well in code review.
+
+    lock = load_lock("modelscan.lock")
+    entry = lock.get("mistralai/Mistral-7B-Instruct-v0.3")
+    entry.revision, entry.verdict, entry.licenses, entry.license_files
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from scanner.evidence import Evidence, is_license_file
+
+LOCK_FORMAT = "modelscan-lock"
+LOCK_VERSION = 1
+DEFAULT_LOCK = "modelscan.lock"
+GATE_PROMPT = "extra_gated_prompt"
+
+
+class LockError(Exception):
+    """A lockfile that cannot be read; one line naming the file."""
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    repo_id: str
+    revision: str                                   # the commit sha approved
+    verdict: str                                    # allow | review | deny (errors are never locked)
+    licenses: tuple[Mapping[str, Any], ...]         # effective licenses: {id, version, name}
+    license_files: Mapping[str, Mapping[str, Any]]  # path (or "extra_gated_prompt") -> {sha256, normalized_sha256}
+    policy_hash: str
+    kb_hash: str
+    approved_at: str
+    requested: str | None = None                    # the revision the deployment asked for (None: default branch)
+    # base model id (or "dataset:<id>") -> the sha read, or None: it could not be read then
+    parents: Mapping[str, str | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"repo_id": self.repo_id, "revision": self.revision, "requested": self.requested,
+                "verdict": self.verdict, "licenses": [dict(x) for x in self.licenses],
+                "license_files": {k: dict(v) for k, v in self.license_files.items()},
+                "parents": dict(self.parents), "policy_hash": self.policy_hash, "kb_hash": self.kb_hash,
+                "approved_at": self.approved_at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "LockEntry":
+        return cls(repo_id=str(data["repo_id"]), revision=str(data["revision"]), verdict=str(data["verdict"]),
+                   licenses=tuple(dict(x) for x in data.get("licenses") or ()),
+                   license_files={str(k): dict(v) for k, v in (data.get("license_files") or {}).items()},
+                   policy_hash=str(data["policy_hash"]), kb_hash=str(data["kb_hash"]),
+                   approved_at=str(data["approved_at"]), requested=data.get("requested"),
+                   parents={str(k): (None if v is None else str(v)) for k, v in (data.get("parents") or {}).items()})
+
+    def same_approval(self, other: "LockEntry") -> bool:
+        """Everything but approved_at is equal (a re-lock then keeps the first approval time)."""
+        return replace(self, approved_at="") == replace(other, approved_at="")
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: str
+    entries: Mapping[str, LockEntry]          # lower-case repo id -> entry
+    tool: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, repo_id: str) -> LockEntry | None:
+        return self.entries.get(repo_id.lower())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(sorted(self.entries.values(), key=lambda e: e.repo_id.lower()))
+
+
+def load_lock(path: str | Path) -> Lock:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LockError(f"{p}: no lockfile (run 'modelscan lock' to approve the models first)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockError(f"{p}: cannot read the lockfile: {exc}") from None
+    except ValueError as exc:
+        raise LockError(f"{p}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
+        raise LockError(f"{p}: not a modelscan lockfile (no \"format\": \"{LOCK_FORMAT}\")")
+    if data.get("version") != LOCK_VERSION:
+        raise LockError(f"{p}: unsupported lockfile version {data.get('version')!r} (this modelscan reads {LOCK_VERSION})")
+    entries: dict[str, LockEntry] = {}
+    for key, raw in (data.get("models") or {}).items():
+        try:
+            entry = LockEntry.from_json(raw)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise LockError(f"{p}: models.{key}: malformed entry ({exc.__class__.__name__}: {exc})") from None
+        entries[entry.repo_id.lower()] = entry
+    return Lock(str(p), entries, data.get("tool") or {})
+
+
+def lock_bytes(entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None) -> bytes:
+    from scanner import TOOL_NAME
+
+    models = {e.repo_id: e.to_json() for e in sorted(entries, key=lambda e: e.repo_id.lower())}
+    doc = {"format": LOCK_FORMAT, "version": LOCK_VERSION, "tool": dict(tool or {"name": TOOL_NAME}), "models": models}
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_lock(path: str | Path, entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None) -> None:
+    """Write the lockfile atomically (a reader never sees half of it)."""
+    p = Path(path)
+    data = lock_bytes(entries, tool)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".modelscan-lock-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ---------------------------------------------------------------------------------- fingerprints
+def license_files(ev: Evidence) -> dict[str, dict[str, Any]]:
+    """Hashes of the license texts a repo carries: its LICENSE-like files and its access-gate
+    prompt (also when a snapshot withheld the text and kept only the hashes)."""
+    from scanner.textnorm import normalize
+
+    out: dict[str, dict[str, Any]] = {}
+    for f in ev.files:
+        if not is_license_file(f.path):
+            continue
+        if f.sha256:
+            out[f.path] = {"sha256": f.sha256, "normalized_sha256": f.normalized_sha256}
+        else:
+            out[f.path] = {"status": f.status}
+    withheld = ev.withheld_fields.get(GATE_PROMPT) if ev.withheld_fields else None
+    prompt = (ev.card_data or {}).get(GATE_PROMPT)
+    if isinstance(prompt, str) and prompt.strip():
+        out[GATE_PROMPT] = {"sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+                            "normalized_sha256": hashlib.sha256(normalize(prompt).encode("utf-8")).hexdigest()}
+    elif withheld is not None and withheld.sha256:
+        out[GATE_PROMPT] = {"sha256": withheld.sha256, "normalized_sha256": withheld.normalized_sha256}
+    return out
+
+
+def license_refs(uses: Iterable[Any]) -> tuple[dict[str, Any], ...]:
+    """Effective licenses as sorted, de-duplicated {id, version, name}."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for u in uses:
+        ref = u.ref() if hasattr(u, "ref") else dict(u)
+        seen.setdefault((str(ref.get("id")), str(ref.get("version") or "")), ref)
+    return tuple(seen[k] for k in sorted(seen))
+
+
+def _same_file(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    if a.get("normalized_sha256") and b.get("normalized_sha256"):
+        return a["normalized_sha256"] == b["normalized_sha256"]
+    if a.get("sha256") and b.get("sha256"):
+        return a["sha256"] == b["sha256"]
+    return a.get("status") == b.get("status")
+
+
+def drift(entry: LockEntry, licenses: Iterable[Mapping[str, Any]], files: Mapping[str, Mapping[str, Any]]
+          ) -> dict[str, Any] | None:
+    """What changed in the licenses or license texts since `entry` was approved, or None."""
+    def key(x: Mapping[str, Any]) -> tuple[str, str]:
+        return str(x.get("id")), str(x.get("version") or "")
+
+    old_l = {key(x) for x in entry.licenses}
+    new = list(licenses)
+    new_l = {key(x) for x in new}
+    added = sorted(p for p in files if p not in entry.license_files)
+    removed = sorted(p for p in entry.license_files if p not in files)
+    changed = sorted(p for p in files if p in entry.license_files and not _same_file(files[p], entry.license_files[p]))
+    if old_l == new_l and not (added or removed or changed):
+        return None
+    return {"licenses": {"approved": [dict(x) for x in entry.licenses], "current": [dict(x) for x in new]},
+            "files": {"added": added, "removed": removed, "changed": changed}}
+
+
+def label(licenses: Iterable[Mapping[str, Any]]) -> str:
+    out = [str(x.get("id")) + (f"@{x['version']}" if x.get("version") and str(x["version"]) not in str(x.get("id"))
+                               else "") for x in licenses]
+    return ", ".join(out) or "none"

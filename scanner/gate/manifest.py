@@ -1,0 +1,115 @@
+"""The deployment manifest (`modelscan.yaml`, docs/gate.md): which models each deployment uses,
+in which policy context. Validated by scanner/schemas/manifest.schema.json; errors name the
+file, the line and the key, like the policy loader's.
+
+    version: 1
+    deployments:
+      - name: chat-eu
+        context: {domicile: DE, deployment_regions: [EU], commercial: true}
+        models:
+          - id: mistralai/Mistral-7B-Instruct-v0.3
+            revision: e0bc86c23ce5aae1db576c8cca6f06f1f73af2db
+          - Qwen/Qwen2.5-7B-Instruct          # shorthand: org/name[@revision]
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterable
+
+import yaml
+
+from scanner.card import CardError, load_yaml_bounded
+from scanner.evidence import freeze
+from scanner.gate.discover import DiscoveryError, Reference
+from scanner.kb import load_schema
+from scanner.schemas import jsonschema
+from scanner.targets import TargetError, validate_repo_id, validate_revision
+
+
+class ManifestError(DiscoveryError):
+    """An invalid manifest: `file:line: key: message`."""
+
+
+def is_manifest_doc(keys: Iterable[str]) -> bool:
+    """A YAML document that is a manifest whatever its file name: top-level `version` and `deployments`."""
+    keys = set(keys)
+    return "deployments" in keys and "version" in keys and "apiVersion" not in keys
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    policy = load_schema("policy.schema.json")
+    registry = Registry().with_resource(policy["$id"], Resource.from_contents(policy, DRAFT202012))
+    return jsonschema().Draft202012Validator(load_schema("manifest.schema.json"), registry=registry)
+
+
+def _fail(where: str, node: yaml.Node | None, path: list[Any], message: str) -> ManifestError:
+    from scanner.policy.model import yaml_line   # the policy loader's YAML-path-to-line helper
+
+    line = yaml_line(node, path) if node is not None else None
+    key = ".".join(str(p) for p in path) or "(top level)"
+    return ManifestError(f"{where}:{line}: {key}: {message}" if line else f"{where}: {key}: {message}")
+
+
+def load_manifest(text: str, where: str) -> tuple[dict[str, Any], yaml.Node]:
+    """The manifest data and its YAML node tree; ManifestError when it is not a valid manifest."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = load_yaml_bounded(text)
+    except CardError as exc:
+        raise ManifestError(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ManifestError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: a manifest is a YAML mapping with 'version: 1' and 'deployments'")
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path) != ["version"], -len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        msg = err.message
+        if err.validator == "oneOf":
+            msg = f"{err.instance!r}: expected 'org/name[@revision]' or a mapping with 'id' and optional 'revision'"
+        elif err.validator == "enum" and len(err.validator_value) > 8:
+            msg = f"{err.instance!r} is not an allowed value (see scanner/schemas/policy.schema.json)"
+        raise _fail(where, node, list(err.absolute_path), msg if len(msg) <= 300 else msg[:297] + "...")
+    names: set[str] = set()
+    for i, dep in enumerate(data["deployments"]):
+        if dep["name"] in names:
+            raise _fail(where, node, ["deployments", i, "name"], f"deployment name {dep['name']!r} is used twice")
+        names.add(dep["name"])
+        for j, model in enumerate(dep["models"]):
+            rid, rev = _model(model)
+            try:
+                validate_repo_id(rid)      # a manifest names Hub ids: no local-path guessing here
+                if rev is not None:
+                    validate_revision(rev, f"{rid}@{rev}")
+            except TargetError as exc:
+                raise _fail(where, node, ["deployments", i, "models", j], str(exc)) from None
+    return data, node
+
+
+def _model(model: Any) -> tuple[str, str | None]:
+    if isinstance(model, str):
+        rid, _, rev = model.partition("@")
+        return rid, rev or None
+    return model["id"], model.get("revision")
+
+
+def manifest_references(text: str, file: str) -> list[Reference]:
+    """A Reference per model per deployment, at the line of its entry."""
+    data, node = load_manifest(text, file)
+    from scanner.policy.model import yaml_line
+
+    refs: list[Reference] = []
+    for i, dep in enumerate(data["deployments"]):
+        context = freeze(dep["context"]) if dep.get("context") else None
+        for j, model in enumerate(dep["models"]):
+            rid, rev = _model(model)
+            line = yaml_line(node, ["deployments", i, "models", j]) or 1
+            refs.append(Reference(rid, rev, file, line, "manifest", deployment=dep["name"], context=context))
+    return refs
