@@ -125,6 +125,7 @@ class _HubError(Exception):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # answer at once: headers and body go out in separate writes
     server_version = "FakeHub/1.0"
     hub: "FakeHub"  # set on the per-instance subclass
 

@@ -14,7 +14,7 @@ from scanner.cli import fail
 from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, policy_options, \
     render, source_options, write_output
 
-DEFAULT_JOBS = 8
+from scanner.scan import DEFAULT_JOBS  # noqa: E402
 
 
 def gate_options(f: Callable) -> Callable:
