@@ -29,7 +29,6 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import hubserver  # noqa: E402
 from hubserver import FakeHub  # noqa: E402
 
 NOW = "2026-11-28T00:00:00Z"

@@ -39,6 +39,9 @@ _RULES = [
          "A derivative's declared license cannot loosen the terms of the base model it was made from; the base license stays effective."),
     Rule("license-file-unidentified", "License file not identified", "medium",
          "A license file in the repository matches no known license text well enough. Read it: its terms may bind."),
+    Rule("license-text-modified", "License text modified", "medium",
+         "A license file is a known license with passages added or changed (a clause added, a name swapped in). "
+         "The added passages are shown; read them: they may add or change terms."),
     Rule("license-from-gate-prompt", "License identified from the access-gate prompt", "info",
          "The license was identified from the text users accept in the Hub's access gate."),
     # terms against the deployment context

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from scanner.card import Card, as_list, parse_card
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence
-from scanner.findings import Finding
+from scanner.findings import RULES, Finding
 from scanner.kb import KnowledgeBase, LicenseRecord
 from scanner.result import FileMatch, LicenseUse, Licenses, Origin
 from scanner.textid import TextMatch, identify_hash, identify_text
@@ -165,13 +165,65 @@ def _matches_to_uses(matches: Iterable[TextMatch], kb: KnowledgeBase, kind: str,
 
 
 def _match_dicts(matches: Iterable[TextMatch], kb: KnowledgeBase) -> tuple[dict, ...]:
+    """The per-file matches of the report: the record, how it matched, how much of the text and of
+    the reference each covers, and for a modified copy the passages it adds."""
     out = []
     for m in matches:
         rec = kb.get(m.record)
         if rec is not None:
-            out.append({**rec.ref(), "record": rec.key, "kind": rec.kind, "method": m.method,
-                        "confidence": m.confidence, "detail": m.detail})
+            d = {**rec.ref(), "record": rec.key, "kind": rec.kind, "method": m.method,
+                 "confidence": m.confidence, "detail": m.detail,
+                 "candidate_coverage": m.candidate_coverage, "reference_coverage": m.reference_coverage,
+                 "modified": m.modified, "added": list(m.added)}
+            if m.reference:
+                d["reference"] = m.reference
+            if m.markers:
+                d["markers"] = list(m.markers)
+            out.append(d)
     return tuple(out)
+
+
+# README headings that open a license section ("## License", "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT",
+# "Terms of use", "Acceptable Use Policy").
+_LICENSE_HEADING = re.compile(r"licen[cs]e|terms\s+of\s+use|use\s+policy|agreement", re.I)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+# Headings inside a license text (numbered clauses, exhibits) do not end its section.
+_CLAUSE_HEADING = re.compile(r"^(?:\**)?(?:\d|[ivx]+\.|section\b|article\b|exhibit\b|attachment\b|appendix\b|"
+                             r"schedule\b|annex\b|part\b)", re.I)
+README_SECTION_MIN_COVERAGE = 0.8
+MODIFIED_CODE = "license-text-modified"
+
+
+def license_sections(body: str) -> str:
+    """The README's license sections, joined: each from a heading that names a license or terms to
+    the next heading of its level or above that is not a clause of the license."""
+    heads = list(_HEADING.finditer(body))
+    parts = []
+    i = 0
+    while i < len(heads):
+        m = heads[i]
+        if not _LICENSE_HEADING.search(m.group(2)):
+            i += 1
+            continue
+        level = len(m.group(1))
+        j = i + 1
+        while j < len(heads) and (len(heads[j].group(1)) > level or _CLAUSE_HEADING.match(heads[j].group(2))):
+            j += 1
+        end = heads[j].start() if j < len(heads) else len(body)
+        parts.append(body[m.start():end])
+        i = j
+    return "\n\n".join(parts)
+
+
+def _readme_matches(body: str, kb: KnowledgeBase) -> tuple[str, list[TextMatch]]:
+    """Full license texts in the README's license sections. A section that only names a license, or
+    quotes a phrase of one, is a mention: only near or exact matches of most of a reference count."""
+    section = license_sections(body)
+    if not section.strip():
+        return section, []
+    found = [m for m in identify_text(section, kb)
+             if m.method in ("exact", "near") and (m.reference_coverage or 0) >= README_SECTION_MIN_COVERAGE]
+    return section, found
 
 
 def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
@@ -191,13 +243,17 @@ def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
         files.append(FileMatch(f.path, f.status, f.size, f.sha256, _match_dicts(matches, kb)))
         if matches:
             uses.extend(_matches_to_uses(matches, kb, "file", f.path))
+            findings.extend(_modified_findings(f.path, matches, kb))
         else:
-            notice = f.path.lower().startswith("notice")
-            findings.append(Finding(
-                "license-file-unidentified",
-                f"{f.path} matches no known license text" + ("" if not notice else " (a NOTICE file)"),
-                severity="low" if notice else "", evidence={"file": f.path, "size": f.size, "sha256": f.sha256},
-                effect=None if notice else "review"))
+            findings.append(_unidentified(f))
+    readme = ev.file(CARD_FILE)
+    if card.body and readme is not None and readme.readable:
+        section, matches = _readme_matches(card.body, kb)
+        if matches:
+            where = f"{CARD_FILE}#license"
+            raw = section.encode("utf-8")
+            files.append(FileMatch(where, "ok", len(raw), hashlib.sha256(raw).hexdigest(), _match_dicts(matches, kb)))
+            uses.extend(_matches_to_uses(matches, kb, "readme", where))
     prompt = card.data.get("extra_gated_prompt") if card.data else None
     withheld = ev.withheld_fields.get("extra_gated_prompt")
     matches: list[TextMatch] = []
@@ -215,6 +271,40 @@ def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
         files.append(FileMatch("cardData.extra_gated_prompt", "omitted" if withheld is not None else "ok",
                                size, sha, _match_dicts(matches, kb)))
     return _merge(uses), tuple(files), tuple(findings)
+
+
+def _unidentified(f: FileEvidence) -> Finding:
+    notice = f.path.lower().startswith("notice")
+    empty = not (f.text or "").strip()
+    what = "is empty" if empty else "matches no known license text well enough"
+    return Finding(
+        "license-file-unidentified",
+        f"{f.path} {what}" + (" (a NOTICE file)" if notice else "") + "; read it: its terms may bind",
+        severity="low" if notice else "", evidence={"file": f.path, "size": f.size, "sha256": f.sha256},
+        effect=None if notice else "review")
+
+
+def _modified_findings(path: str, matches: Iterable[TextMatch], kb: KnowledgeBase) -> list[Finding]:
+    """A license text that is a reference with changes: the changes are terms a person must read.
+
+    Reported once the registry (scanner/findings.py) has the code; until then the file's matches
+    carry the same facts (modified, added, coverage)."""
+    if MODIFIED_CODE not in RULES:
+        return []
+    out = []
+    for m in matches:
+        rec = kb.get(m.record)
+        if rec is None or not m.modified or not m.added:
+            continue
+        out.append(Finding(
+            MODIFIED_CODE,
+            f"{path} is based on {rec.name}, modified: {len(m.added)} added passage"
+            + ("s" if len(m.added) != 1 else "") + f" ({round(100 * (m.reference_coverage or 0))}% of the reference)",
+            evidence={"file": path, "license": rec.ref(), "reference": m.reference,
+                      "reference_coverage": m.reference_coverage, "candidate_coverage": m.candidate_coverage,
+                      "added": list(m.added)},
+            effect="review", license=rec.key))
+    return out
 
 
 def reconcile(declared: tuple[LicenseUse, ...], detected: tuple[LicenseUse, ...], kb: KnowledgeBase,

@@ -2,8 +2,11 @@
 """Build scanner/data/reference.json from the reference license texts.
 
 The texts live in ../shared/corpus/license-texts/ and never enter the project; what
-ships is derived from them: the sha256 of each normalised text and which license
-records it identifies. Run after changing the corpus, the normaliser or the records:
+ships is derived from them: the sha256 of each normalised text, the records it
+identifies, and per text it holds (Llama 3's LICENSE holds the license and its use
+policy) the sha256 of that part and the 32-bit hashes of its word 5-grams
+(scanner.textid.shingles), sorted, as base64. Run after changing the corpus, the
+normaliser, the fingerprints or the records:
 
     python scripts/build_reference.py [--texts DIR] [--check]
 """
@@ -20,7 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scanner import kb as kbmod  # noqa: E402
+from scanner.textid import SHINGLE_WORDS, pack, pack16, shingles, words  # noqa: E402
 from scanner.textnorm import normalize  # noqa: E402
+
+FORMAT_VERSION = 2
 
 # File-name labels in the corpus that are not themselves record keys or aliases.
 LABELS = {
@@ -29,6 +35,7 @@ LABELS = {
     "llama3.1.USE_POLICY.md": ["llama3.1-aup"],
     "llama3.2.USE_POLICY.md": ["llama3.2-aup"],
     "llama3.3.USE_POLICY.md": ["llama3.3-aup"],
+    "llama3.LICENSE.txt": ["llama3", "llama3-aup"],        # Meta's file appends the AUP
     "llama4.USE_POLICY.md": ["llama4-aup"],
     "gemma-2024-04-01.LICENSE.txt": ["gemma@2024-04-01"],
     "gemma-2025-03-24.LICENSE.txt": ["gemma@2025-03-24"],
@@ -36,7 +43,7 @@ LABELS = {
     "tencent-hunyuan-v2.LICENSE.txt": ["tencent-license@v2"],
     "databricks-open-model.LICENSE.txt": ["databricks-open-model-license"],
     "nvidia-open-model.LICENSE.txt": ["nvidia-open-model-license"],
-    "falcon-2-11b.LICENSE.txt": ["falcon-llm-license"],
+    "falcon-2-11b.LICENSE.txt": ["falcon-2-11b-tii-license-1.0"],
 }
 
 
@@ -47,6 +54,7 @@ def default_texts_dir() -> Path:
 def build(texts_dir: Path, kb) -> dict:
     entries = []
     problems = []
+    fingerprints: list[set[int]] = []
     for path in sorted(texts_dir.iterdir()):
         if path.suffix not in (".txt", ".md") or path.name == "SOURCES.md":
             continue
@@ -61,14 +69,60 @@ def build(texts_dir: Path, kb) -> dict:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         norm = normalize(text)
+        parts, problem = split(norm, keys, kb)
+        if problem:
+            problems.append(f"{path.name}: {problem}")
+            continue
+        segments = []
+        for n, (key, part) in enumerate(parts):
+            grams = set(shingles(words(part)))
+            seg = {
+                "label": path.name if len(parts) == 1 else f"{path.name}#{n + 1}",
+                "record": key,
+                "normalized_sha256": hashlib.sha256(part.encode()).hexdigest(),
+                "words": len(words(part)),
+                "shingles": len(grams),
+            }
+            if grams:
+                seg["index"] = len(fingerprints)
+                fingerprints.append(grams)
+            segments.append(seg)
         entries.append({
             "label": path.name,
             "records": keys,
             "normalized_sha256": hashlib.sha256(norm.encode()).hexdigest(),
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "words": len(norm.split()),
+            "segments": segments,
         })
-    return {"version": 1, "normalizer": "scanner.textnorm.normalize", "texts": entries, "problems": problems}
+    return {"version": FORMAT_VERSION, "normalizer": "scanner.textnorm.normalize",
+            "fingerprint": f"crc32 of {SHINGLE_WORDS}-word shingles (scanner.textid.shingles)",
+            "index": index(fingerprints), "texts": entries, "problems": problems}
+
+
+def index(fingerprints: list[set[int]]) -> dict:
+    """One table for every 5-gram hash: the sorted hashes, and per hash the id of its list of segments."""
+    postings: dict[int, list[int]] = {}
+    for i, grams in enumerate(fingerprints):
+        for h in grams:
+            postings.setdefault(h, []).append(i)
+    hashes = sorted(postings)
+    lists: dict[tuple[int, ...], int] = {}
+    ids = [lists.setdefault(tuple(postings[h]), len(lists)) for h in hashes]
+    return {"hashes": pack(hashes), "lists": pack16(ids),
+            "postings": ";".join(",".join(map(str, k)) for k in lists)}
+
+
+def split(norm: str, keys: list[str], kb) -> tuple[list[tuple[str, str]], str | None]:
+    """The texts a file holds, one per record: each after the first starts at its earliest marker."""
+    starts = [0]
+    for key in keys[1:]:
+        markers = [m for m in kb.get(key).markers if m in norm[starts[-1] + 1:]]
+        if not markers:
+            return [], f"no marker of {key} to split the file at"
+        starts.append(min(norm.index(m, starts[-1] + 1) for m in markers))
+    bounds = starts + [len(norm)]
+    return [(key, norm[bounds[i]:bounds[i + 1]].strip()) for i, key in enumerate(keys)], None
 
 
 def main() -> int:

@@ -257,7 +257,7 @@ def test_action_and_pre_commit_hook_definitions():
     assert "pip install" in script and "args=(gate" in script and "bin/modelscan" in script
     hooks = yaml.safe_load((gf.ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "modelscan-gate")
-    assert hook["language"] == "python" and hook["pass_filenames"] is True and hook["entry"].startswith("modelscan gate")
+    assert hook["language"] == "python" and hook["pass_filenames"] is True and hook["entry"].startswith("modelscan-compliance gate")
     import re
     files = re.compile(hook["files"])
     for name in ("modelscan.yaml", "deploy/k8s/app.yaml", "docker-compose.yml", "Dockerfile", "serve.sh",

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import NOW, card, make_model_dir, reference_text
+from conftest import card, make_model_dir, reference_text
 from hubserver import FakeHub
 
 from scanner import kb as kbmod

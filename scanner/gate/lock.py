@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from scanner.atomic import write_atomic
 from scanner.evidence import Evidence, is_license_file
 
 LOCK_FORMAT = "modelscan-lock"
@@ -123,20 +122,7 @@ def lock_bytes(entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = No
 
 def write_lock(path: str | Path, entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None) -> None:
     """Write the lockfile atomically (a reader never sees half of it)."""
-    p = Path(path)
-    data = lock_bytes(entries, tool)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".modelscan-lock-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(Path(path), lock_bytes(entries, tool))
 
 
 # ---------------------------------------------------------------------------------- fingerprints

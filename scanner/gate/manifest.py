@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from scanner.card import CardError, load_yaml_bounded
+from scanner.yamldoc import parse_document, yaml_line
 from scanner.evidence import freeze
 from scanner.gate.discover import DiscoveryError, Reference
 from scanner.kb import load_schema
@@ -48,7 +48,6 @@ def _validator():
 
 
 def _fail(where: str, node: yaml.Node | None, path: list[Any], message: str) -> ManifestError:
-    from scanner.policy.model import yaml_line   # the policy loader's YAML-path-to-line helper
 
     line = yaml_line(node, path) if node is not None else None
     key = ".".join(str(p) for p in path) or "(top level)"
@@ -57,17 +56,8 @@ def _fail(where: str, node: yaml.Node | None, path: list[Any], message: str) -> 
 
 def load_manifest(text: str, where: str) -> tuple[dict[str, Any], yaml.Node]:
     """The manifest data and its YAML node tree; ManifestError when it is not a valid manifest."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = load_yaml_bounded(text)
-    except CardError as exc:
-        raise ManifestError(f"{where}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ManifestError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ManifestError(f"{where}: a manifest is a YAML mapping with 'version: 1' and 'deployments'")
+    data, node = parse_document(text, where, ManifestError,
+                                "a manifest is a YAML mapping with 'version: 1' and 'deployments'")
     errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path) != ["version"], -len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
@@ -103,7 +93,6 @@ def _model(model: Any) -> tuple[str, str | None]:
 def manifest_references(text: str, file: str) -> list[Reference]:
     """A Reference per model per deployment, at the line of its entry."""
     data, node = load_manifest(text, file)
-    from scanner.policy.model import yaml_line
 
     refs: list[Reference] = []
     for i, dep in enumerate(data["deployments"]):

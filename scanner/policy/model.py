@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from scanner.card import CardError, load_yaml_bounded
+from scanner.yamldoc import parse_document, yaml_line
 from scanner.evidence import freeze, thaw
 from scanner.kb import data_dir, load_schema
 
@@ -58,30 +58,6 @@ class Policy:
 
 def _hash(raw: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(thaw(raw), sort_keys=True, default=str).encode()).hexdigest()
-
-
-def yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
-    """The 1-based line of the YAML node at a JSON path (deepest node found)."""
-    line = None
-    for part in path:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if k.value == part:
-                    nxt = v
-                    line = k.start_mark.line + 1
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
 
 
 def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
@@ -141,17 +117,8 @@ def _read(path: Path, depth: int = 0) -> tuple[dict[str, Any], str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{where}: cannot read policy: {exc.__class__.__name__}: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = load_yaml_bounded(text)
-    except CardError as exc:
-        raise PolicyError(f"{where}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise PolicyError(f"{where}: a policy is a YAML mapping with at least 'version' and 'name'")
+    data, node = parse_document(text, where, PolicyError,
+                                "a policy is a YAML mapping with at least 'version' and 'name'")
     _validate(data, node, where)
     if data.get("extends"):
         if depth > 4:

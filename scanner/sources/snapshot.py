@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 from scanner import TOOL_NAME, __version__
+from scanner.atomic import write_atomic
 from scanner.evidence import CONFIG_FILE, Evidence, FileEvidence, Sibling, freeze, thaw
 from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, validate_repo_id
@@ -25,21 +24,6 @@ from scanner.textnorm import normalize
 FORMAT = "modelscan-snapshot"
 VERSION = 1
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _dump(obj: Any) -> bytes:
@@ -54,7 +38,7 @@ class SnapshotStore:
         meta = self.root / "snapshot.json"
         if create:
             if not meta.is_file():
-                _write_atomic(meta, _dump({"format": FORMAT, "version": VERSION,
+                write_atomic(meta, _dump({"format": FORMAT, "version": VERSION,
                                            "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                                            "tool": {"name": TOOL_NAME, "version": __version__}}))
         if not meta.is_file():
@@ -175,9 +159,9 @@ class SnapshotStore:
                             "sha256": f.sha256, "git_oid": f.git_oid, "normalized_sha256": f.normalized_sha256,
                             "omitted": omitted, "error": f.error})
             if f.status == "ok" and f.text is not None and not omitted:
-                _write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else f.text.encode("utf-8"))
-        _write_atomic(cdir / f"{kind}_info.json", _dump(info))
-        _write_atomic(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
+                write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else f.text.encode("utf-8"))
+        write_atomic(cdir / f"{kind}_info.json", _dump(info))
+        write_atomic(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
                                                   "provenance": dict(provenance or {})}))
         self.set_ref(repo_id, revision, sha, kind)
 
@@ -188,7 +172,7 @@ class SnapshotStore:
         if refs.get(revision or "main") == sha:
             return
         refs[revision or "main"] = sha
-        _write_atomic(rdir / "refs.json", _dump(refs))
+        write_atomic(rdir / "refs.json", _dump(refs))
 
     def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
         path = self.root / "missing.json"
@@ -198,7 +182,7 @@ class SnapshotStore:
             data = {"models": {}, "datasets": {}}
         data.setdefault("models" if kind == "model" else "datasets", {})[repo_id] = {
             "error": error, "suggestions": list(suggestions)}
-        _write_atomic(path, _dump(data))
+        write_atomic(path, _dump(data))
 
 
 def evidence_from_info(target: str, source: str, kind: str, revision: str | None, info: Mapping[str, Any],

@@ -1,0 +1,51 @@
+"""YAML documents the user writes (policies, deployment manifests): parsed safely, with the
+line of any key, so that every error can name the file, the line and the key."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import yaml
+
+from scanner.card import CardError, load_yaml_bounded
+
+
+def yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """The 1-based line of the YAML node at a JSON path (deepest node found)."""
+    line = None
+    for part in path:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == part:
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_document(text: str, where: str, error: Callable[[str], Exception], what: str) -> tuple[Any, yaml.Node]:
+    """(data, node tree) of a YAML mapping; `error(message)` is raised with a one-line message
+    naming `where` (and the line) when the text is not YAML, refused, or not a mapping."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = load_yaml_bounded(text)
+    except CardError as exc:
+        raise error(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise error(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise error(f"{where}: {what}")
+    return data, node
