@@ -118,13 +118,13 @@ def _territory(term: Term, ctx: Mapping[str, Any], cls: Classification) -> tuple
 def _use_cases(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
     banned = set(term.get("use_cases") or ())
     cases = ctx.get("use_cases")
-    kind = "outputs may not be used for" if term.type == "output-use-restriction" else "the license forbids"
+    kind = "outputs may not be used for" if term.type == "output-use-restriction" else "the license forbids use for"
     if cases is None:
-        return None, f"{kind} {', '.join(sorted(banned))}: context lists no use_cases"
+        return None, f"{kind}: {', '.join(sorted(banned))}; the context lists no use_cases"
     clash = sorted(banned & set(cases))
     if clash:
-        return True, f"{kind} {', '.join(sorted(banned))} and the context lists {', '.join(clash)}"
-    return False, f"{kind} {', '.join(sorted(banned))}"
+        return True, f"{kind}: {', '.join(sorted(banned))}; the context lists {', '.join(clash)}"
+    return False, f"{kind}: {', '.join(sorted(banned))}"
 
 
 CHECKS: dict[str, tuple[Check, str]] = {
