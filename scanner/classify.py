@@ -54,7 +54,7 @@ def _known_releases() -> tuple[Mapping[str, Any], ...]:
 
 def modalities(ev: Evidence, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     mods: set[str] = set()
-    if ev.pipeline_tag in _PIPELINE_MODALITIES:
+    if isinstance(ev.pipeline_tag, str) and ev.pipeline_tag in _PIPELINE_MODALITIES:
         mods.update(_PIPELINE_MODALITIES[ev.pipeline_tag])
     model_type = (ev.config or {}).get("model_type") if ev.config else None
     if isinstance(model_type, str) and model_type in _MULTIMODAL_MODEL_TYPES:

@@ -186,7 +186,7 @@ def _match_dicts(matches: Iterable[TextMatch], kb: KnowledgeBase) -> tuple[dict,
 # README headings that open a license section ("## License", "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT",
 # "Terms of use", "Acceptable Use Policy").
 _LICENSE_HEADING = re.compile(r"licen[cs]e|terms\s+of\s+use|use\s+policy|agreement", re.I)
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+([^\n]{1,300})$", re.M)   # bounded: README text is a stranger's
 # Headings inside a license text (numbered clauses, exhibits) do not end its section.
 _CLAUSE_HEADING = re.compile(r"^(?:\**)?(?:\d|[ivx]+\.|section\b|article\b|exhibit\b|attachment\b|appendix\b|"
                              r"schedule\b|annex\b|part\b)", re.I)
@@ -202,12 +202,13 @@ def license_sections(body: str) -> str:
     i = 0
     while i < len(heads):
         m = heads[i]
-        if not _LICENSE_HEADING.search(m.group(2)):
+        if not _LICENSE_HEADING.search(m.group(2).rstrip(" \t#")):
             i += 1
             continue
         level = len(m.group(1))
         j = i + 1
-        while j < len(heads) and (len(heads[j].group(1)) > level or _CLAUSE_HEADING.match(heads[j].group(2))):
+        while j < len(heads) and (len(heads[j].group(1)) > level
+                                   or _CLAUSE_HEADING.match(heads[j].group(2).rstrip(" \t#"))):
             j += 1
         end = heads[j].start() if j < len(heads) else len(body)
         parts.append(body[m.start():end])

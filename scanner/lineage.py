@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -54,24 +55,47 @@ def family_licenses_for(model_type: str) -> frozenset[str]:
     return frozenset(out)
 
 
+_HUB_URL = re.compile(r"^https?://(?:www\.)?(?:huggingface\.co|hf\.co)/", re.I)
+
+
+def _as_repo_id(value: Any) -> str | None:
+    """A base_model value as a Hub repo id: plain `org/name`, a Hub URL, or `org/name@revision`."""
+    if not isinstance(value, str):
+        return None
+    v = _HUB_URL.sub("", value.strip()).rstrip("/")
+    v = v.split("@", 1)[0]
+    if _REPO.match(v) and ".." not in v and not v.lower().endswith(".git") and len(v) <= 200:
+        return v
+    return None
+
+
+def unreadable_parents(card: Mapping[str, Any]) -> list[str]:
+    """base_model values that name no Hub repo ("Llama 2 13B", a number, a dict): evidence gaps."""
+    return [str(v)[:200] for v in as_list(card.get("base_model")) if _as_repo_id(v) is None]
+
+
 def parents_of(card: Mapping[str, Any], tags: Iterable[str]) -> list[tuple[str, str]]:
     """(relation, repo id) for every parent the card or the Hub's tags name, in order, deduplicated."""
     out: dict[str, str] = {}
     rel_field = card.get("base_model_relation")
     relation = rel_field if isinstance(rel_field, str) and rel_field in relations() else ""
     for value in as_list(card.get("base_model")):
-        if isinstance(value, str) and _REPO.match(value.strip()) and ".." not in value:
-            out.setdefault(value.strip(), relation)
+        rid = _as_repo_id(value)
+        if rid:
+            out.setdefault(rid, relation)
     for tag in tags:
         if not isinstance(tag, str) or not tag.startswith("base_model:"):
             continue
         rest = tag[len("base_model:"):]
-        rel, _, rid = rest.partition(":")
-        if rid and rel in relations():
-            if _REPO.match(rid) and ".." not in rid and not out.get(rid):
+        rel, _, tail = rest.partition(":")
+        if tail and rel in relations():
+            rid = _as_repo_id(tail)
+            if rid and not out.get(rid):
                 out[rid] = rel
-        elif _REPO.match(rest) and ".." not in rest:
-            out.setdefault(rest, relation)
+        else:
+            rid = _as_repo_id(rest)
+            if rid:
+                out.setdefault(rid, relation)
     n = len(out)
     return [(rel or ("merge" if n > 1 else "finetune"), rid) for rid, rel in out.items()]
 
@@ -118,31 +142,40 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
         return {"id": node_id, "revision": node_ev.sha,
                 "licenses": [u.ref() for u in own_of(node_ev) if u.kind != "use-policy"]}
 
-    def visit(node_ev: Evidence, node_id: str, chain: tuple[str, ...], depth: int) -> None:
-        nonlocal capped
-        nodes.setdefault(node_id, node_info(node_ev, node_id))
+    # Breadth first, each repo once: a repo reached by several paths (a merge of two fine-tunes
+    # of one base) is walked once, through its shortest chain, so the walk is linear in the graph.
+    chains: dict[str, tuple[str, ...]] = {me: (me,)}
+    queue: deque[tuple[Evidence, str]] = deque([(ev, me)])
+    nodes[me] = node_info(ev, me)
+    while queue:
+        node_ev, node_id = queue.popleft()
+        chain = chains[node_id]
         parents = parents_of(card_of(node_ev), node_ev.tags)
         if not parents and node_id != me and node_id not in roots:
             roots.append(node_id)
         for relation, pid in parents:
-            if not any(e["child"] == node_id and e["parent"] == pid for e in edges):
-                edges.append({"child": node_id, "parent": pid, "relation": relation})
+            if any(e["child"] == node_id and e["parent"] == pid for e in edges):
+                continue
+            edges.append({"child": node_id, "parent": pid, "relation": relation})
             path = chain + (pid,)
             if pid in chain:
                 findings.append(Finding("lineage-cycle", f"lineage cycle: {' -> '.join(path)}; the walk stops there",
                                         evidence={"chain": list(path)}, effect="review"))
                 continue
-            if depth + 1 > max_depth:
+            if pid in chains:            # reached before through a shorter or equal chain
+                continue
+            if len(path) - 1 > max_depth:
                 if not capped:
                     findings.append(Finding("lineage-depth-capped",
                                             f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
                                             evidence={"chain": list(path)}, effect="review"))
                 capped = True
                 continue
+            chains[pid] = path
             entry = graph.get(pid)
             if entry is None or isinstance(entry, str):
                 reason = entry or "not fetched"
-                nodes.setdefault(pid, {"id": pid, "revision": None, "licenses": [], "error": reason})
+                nodes[pid] = {"id": pid, "revision": None, "licenses": [], "error": reason}
                 findings.append(Finding("lineage-parent-unavailable",
                                         f"base model {pid} could not be read ({reason}); its terms may bind",
                                         evidence={"chain": list(path), "reason": reason}, effect="review"))
@@ -151,10 +184,9 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
                 for use in own_of(entry):
                     inherited.append(replace(use, via=path, origins=tuple(
                         Origin("base", f"{pid} ({relation})", o.method, o.confidence, o.where) for o in use.origins)))
+            nodes[pid] = node_info(entry, pid)
             visited_ev.append(entry)
-            visit(entry, pid, path, depth + 1)
-
-    visit(ev, me, (me,), 0)
+            queue.append((entry, pid))
     return nodes, edges, findings, inherited, roots, visited_ev
 
 
@@ -218,8 +250,14 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
     card = card_of(ev)
     own_licenses = [u for u in own if u.kind != "use-policy"]
     guesses: list[tuple[str, tuple[str, ...], Mapping[str, Any], list[str]]] = []
+    for raw in unreadable_parents(card):
+        findings.append(Finding("lineage-parent-unavailable",
+                                f"base_model '{raw}' is not a Hub repo id; the base model it means cannot be read",
+                                evidence={"base_model": raw}, effect="review"))
+        guesses += [(f"base_model '{raw}' names no Hub repo, but", (me, raw), fam, evidence)
+                    for fam, evidence in infer_families(ev, card, "", name_only=raw)]
     if not edges:
-        guesses = [("the card names no base model, but", (me,), fam, evidence)
+        guesses += [("the card names no base model, but", (me,), fam, evidence)
                    for fam, evidence in infer_families(ev, card, body_of(ev))]
     for node in nodes.values():      # a base that could not be read: its repo id may still name its family
         if node.get("error"):

@@ -55,9 +55,10 @@ class Classification:
 @dataclass(frozen=True)
 class Obligation:
     term: str
-    license: str          # license id (with version where one is set)
+    license: str          # label for display: the license id (with its version where one is set)
     text: str
     source: str | None = None
+    license_ref: Mapping[str, Any] | None = None   # {id, version, name}: how reports name the license
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
@@ -23,7 +24,7 @@ from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
 from scanner.policy.model import Policy
 from scanner.result import PolicyRef, Report, Result
 from scanner.sources.interface import Source
-from scanner.targets import Target, TargetError, parse_target
+from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
 SCHEMA_VERSION = "1.0.0"
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
@@ -69,7 +70,6 @@ class Scanner:
     follow_parents: bool = True
     follow_datasets: bool = True
     max_depth: int = MAX_DEPTH
-    graph: dict[str, GraphEntry] = field(default_factory=dict)   # every repo fetched, by id (for callers)
     jobs: int = DEFAULT_JOBS
     memo: FetchMemo = field(default_factory=FetchMemo)
 
@@ -82,20 +82,13 @@ class Scanner:
             return self.local.fetch(target)
         if self.source is None:
             raise TargetError(f"'{target.raw}': no Hub source available")
-        ev = self._hub(target.repo_id or "", target.revision, target.raw)
+        ev = self._hub(target)
         return ev if ev.target == target.raw else replace(ev, target=target.raw)
 
-    def _hub(self, repo_id: str, revision: str | None, raw: str | None = None) -> Evidence:
+    def _hub(self, target: Target) -> Evidence:
         source = self.source
         assert source is not None
-        target = parse_target(raw) if raw else Target(repo_id, "hub", repo_id, revision)
-
-        def fetch() -> Evidence:
-            ev = source.fetch(target)
-            if ev.repo_id:
-                self.graph.setdefault(ev.repo_id, ev)
-            return ev
-        return self.memo.get(("model", repo_id, revision), fetch)
+        return self.memo.get(("model", target.repo_id, target.revision), lambda: source.fetch(target))
 
     def _dataset(self, ds: str, revision: str | None) -> Evidence:
         source = self.source
@@ -120,12 +113,9 @@ class Scanner:
             if pid in pins and pins[pid] is None:
                 return UNAVAILABLE_WHEN_PINNED
             try:
-                parsed = parse_target(pid)
-                if parsed.kind != "hub":
-                    raise TargetError(f"{pid} is not a Hub repo id")
-                return self._hub(pid, pins.get(pid))
-            except TargetError as exc:
-                return str(exc)
+                return self._hub(hub_target(pid, pins.get(pid)))
+            except Exception as exc:  # noqa: BLE001 - a parent that fails is a finding of its child
+                return failure_reason(exc)
 
         def dataset(ds: str) -> GraphEntry:
             key = "dataset:" + ds
@@ -133,8 +123,8 @@ class Scanner:
                 return UNAVAILABLE_WHEN_PINNED
             try:
                 return self._dataset(ds, pins.get(key))
-            except TargetError as exc:
-                return str(exc)
+            except Exception as exc:  # noqa: BLE001 - as for parents
+                return failure_reason(exc)
 
         walk_lineage(ev, self.kb, graph, parent, dataset if self.follow_datasets else None, self.max_depth)
         return graph
@@ -148,10 +138,10 @@ class Scanner:
         try:
             parsed = parsed or parse_target(raw)
             ev = self.fetch(parsed)
-        except TargetError as exc:
-            return error_result(raw, str(exc), exc.suggestions, parsed.repo_id if parsed else None,
-                                parsed.revision if parsed else None)
-        return self.decide(ev, self.lineage_graph(ev))
+            return self.decide(ev, self.lineage_graph(ev))
+        except Exception as exc:  # noqa: BLE001 - one target that fails never loses the others' results
+            return error_result(raw, failure_reason(exc), getattr(exc, "suggestions", ()),
+                                parsed.repo_id if parsed else None, parsed.revision if parsed else None)
 
     # -- the pool ------------------------------------------------------------------------------------
     def map(self, fn: Callable[[T], R], items: Sequence[T], on_done: Callable[[R], None] | None = None) -> list[R]:
@@ -188,7 +178,7 @@ class Scanner:
             schema_version=SCHEMA_VERSION, tool={"name": TOOL_NAME, "version": __version__},
             knowledge_base={"hash": self.kb.digest, "records": len(self.kb)},
             policy=PolicyRef(self.policy.path, self.policy.name, self.policy.hash),
-            evaluated_at=self.now.strftime("%Y-%m-%dT%H:%M:%SZ"), context=dict(self.policy.context),
+            evaluated_at=utc_stamp(self.now), context=dict(self.policy.context),
             results=tuple(results))
 
 
@@ -196,9 +186,9 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
                  dataset: Callable[[str], GraphEntry] | None, max_depth: int = MAX_DEPTH) -> None:
     """Fill `graph` with the base models `ev` names, to the roots (by `parent(id)`), and the datasets
     each card lists (by `dataset(id)`, keyed "dataset:<id>"). A failure is kept as its one-line reason."""
-    frontier = [(ev, 0)]
+    frontier = deque([(ev, 0)])      # breadth first: every repo is reached at its shallowest depth
     while frontier:
-        node, depth = frontier.pop()
+        node, depth = frontier.popleft()
         card = _identify_cached(node, kb)[0].data
         if dataset is not None:
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
@@ -223,20 +213,36 @@ def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict
 
     def parent(pid: str) -> GraphEntry:
         try:
-            parsed = parse_target(pid)
-            if parsed.kind != "hub":
-                raise TargetError(f"{pid} is not a Hub repo id")
-            return source.fetch(parsed)
-        except TargetError as exc:
-            return str(exc)
+            return source.fetch(hub_target(pid))
+        except Exception as exc:  # noqa: BLE001
+            return failure_reason(exc)
 
     def dataset(ds: str) -> GraphEntry:
         try:
             return source.fetch_dataset(ds)
-        except TargetError as exc:
-            return str(exc)
+        except Exception as exc:  # noqa: BLE001
+            return failure_reason(exc)
 
     walk_lineage(ev, kb, graph, parent, dataset if datasets else None, max_depth)
+
+
+def utc_stamp(when: dt.datetime) -> str:
+    """2026-11-28T00:00:00Z (four-digit year whatever the platform's strftime does)."""
+    when = when.astimezone(dt.timezone.utc) if when.tzinfo else when
+    return when.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+def hub_target(repo_id: str, revision: str | None = None) -> Target:
+    """A Hub id named by a card (never a local path, whatever folders exist here)."""
+    return Target(repo_id, "hub", repo_id=validate_repo_id(repo_id), revision=revision)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a failure: TargetError messages as they are; anything else named as unexpected."""
+    if isinstance(exc, TargetError):
+        return str(exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"unexpected error: {type(exc).__name__}: {first}".rstrip(": ")
 
 
 def exit_code(results: Iterable[Result], fail_on: str = "review") -> int:

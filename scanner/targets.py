@@ -16,9 +16,10 @@ _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 class TargetError(Exception):
     """The tool cannot decide for this target (exit 2); the message is one line."""
 
-    def __init__(self, message: str, suggestions: tuple[str, ...] = ()):
+    def __init__(self, message: str, suggestions: tuple[str, ...] = (), not_found: bool = False):
         super().__init__(message)
         self.suggestions = suggestions
+        self.not_found = not_found      # the Hub said the repo does not exist (not a failure to ask)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def _printable(text: str) -> str:
 
 
 def validate_repo_id(repo_id: str) -> str:
-    if not _REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id:
+    if not _REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.lower().endswith(".git"):
         raise TargetError(f"not a valid Hub repo id: '{_printable(repo_id)}' (expected org/name)")
     return repo_id
 
@@ -50,7 +51,11 @@ def validate_revision(rev: str, raw: str) -> str:
 
 
 def looks_local(raw: str) -> bool:
-    return raw.startswith(("./", "../", "/", "~", ".\\")) or raw in (".", "..") or os.path.isdir(raw)
+    """An explicit path, or a single name that is a directory here. `org/name` is always a Hub id,
+    whatever folders exist (write ./org/name for a local folder of that name)."""
+    if raw.startswith(("./", "../", "/", "~", ".\\")) or raw in (".", ".."):
+        return True
+    return "/" not in raw and "@" not in raw and os.path.isdir(raw)
 
 
 def parse_target(raw: str) -> Target:

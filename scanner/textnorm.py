@@ -22,8 +22,10 @@ _TRANSLATE = str.maketrans({
     "\u2026": "...",
 })
 
-_LINK = re.compile(r"!?\[([^\]\n]*)\]\(([^)\s]*)\)")            # [text](url) -> text url
-_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
+# Bounded repetitions: these run on text from strangers, and an unbounded `[^>\s]+` after an
+# optional prefix makes "<http://<http://..." quadratic.
+_LINK = re.compile(r"!?\[([^\[\]\n]{0,500})\]\(([^()\s]{0,2048})\)")   # [text](url) -> text url
+_AUTOLINK = re.compile(r"<(https?://[^<>\s]{1,2048})>")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^>\n]{0,200}>")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~\"'])")
 _LINE_PREFIX = re.compile(

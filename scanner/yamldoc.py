@@ -3,6 +3,7 @@ line of any key, so that every error can name the file, the line and the key."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable
 
 import yaml
@@ -48,4 +49,15 @@ def parse_document(text: str, where: str, error: Callable[[str], Exception], wha
         raise error(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(data, dict):
         raise error(f"{where}: {what}")
-    return data, node
+    return _dates_as_text(data), node
+
+
+def _dates_as_text(data: Any) -> Any:
+    """YAML reads an unquoted 2027-05-01 as a date; the formats want the ISO text the user wrote."""
+    if isinstance(data, (dt.date, dt.datetime)):
+        return data.isoformat()
+    if isinstance(data, dict):
+        return {k: _dates_as_text(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_dates_as_text(v) for v in data]
+    return data

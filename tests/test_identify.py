@@ -264,7 +264,7 @@ def test_apache_label_on_llama3_text_is_a_mismatch_and_llama3_binds(tmp_path):
     assert mm["evidence"]["declared"]["id"] == "apache-2.0" and mm["evidence"]["declared"]["where"]
     assert [x["id"] for x in mm["evidence"]["detected"]] == ["llama3"] and mm["evidence"]["detected"][0]["where"] == ["LICENSE"]
     # the policy sees llama3's terms
-    terms = {(o["term"], o["license"]) for o in r["obligations"]}
+    terms = {(o["term"], o["license"]["id"]) for o in r["obligations"]}
     assert ("mau-threshold", "llama3") in terms and ("derivative-naming", "llama3") in terms
     # and the report shows the per-file matches with their coverage
     (lic,) = [f for f in r["files"] if f["path"] == "LICENSE"]

@@ -24,8 +24,8 @@ _T = str.maketrans({
 })
 _STEPS = [
     (re.compile(r"^[ \t]*([-*_=])(?:[ \t]*\1){2,}[ \t]*$", re.M), " "),                       # rules
-    (re.compile(r"!?\[([^\]\n]*)\]\(([^)\s]*)\)"), r"\1 \2"),                                  # links
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),                                              # autolinks
+    (re.compile(r"!?\[([^\[\]\n]{0,500})\]\(([^()\s]{0,2048})\)"), r"\1 \2"),                    # links
+    (re.compile(r"<(https?://[^<>\s]{1,2048})>"), r"\1"),                                      # autolinks
     (re.compile(r"</?[a-zA-Z][^>\n]{0,200}>"), " "),                                           # html tags
     (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~\"'])"), r"\1"),                                   # escapes
     (re.compile(r"^[ \t]*(?:>[ \t]*)*(?:#{1,6}[ \t]+|[-*+][ \t]+|(?:\(?[0-9]{1,3}[.)]|\(?[a-z]{1,2}\)|"

@@ -62,7 +62,8 @@ def evaluation_time(now: str | None) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise fail(f"--now {value!r}: expected an ISO date or date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
 
 
 def make_sources(snapshot: Path | None, offline: bool, timeout: float, deadline: float):

@@ -22,7 +22,7 @@ from scanner.cli.common import load_kb_or_exit, parse_targets_or_exit
 @click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True)
 def record(targets, out, no_lineage, no_datasets, withhold_known, timeout, deadline) -> None:
     """Record TARGETs (Hub ids), their base models and datasets into a snapshot DIR for offline scans."""
-    from scanner.card import as_list
+    from scanner.lineage import MAX_DEPTH
     from scanner.scan import collect_parents
     from scanner.sources.hub import HubSettings, HubSource
     from scanner.sources.snapshot import SnapshotStore
@@ -48,24 +48,17 @@ def record(targets, out, no_lineage, no_datasets, withhold_known, timeout, deadl
             ev = source.fetch(t)
         except TargetError as exc:
             failed += 1
-            store.save_missing(t.repo_id or t.raw, "model", str(exc), exc.suggestions)
+            if exc.not_found:      # what the Hub said does not exist, so offline scans say so too
+                store.save_missing(t.repo_id or t.raw, "model", str(exc), exc.suggestions)
             click.echo(f"modelscan: error: {t.raw}: {exc}", err=True)
             continue
         graph[ev.repo_id] = ev
-        if not no_lineage:
-            collect_parents(source, ev, kb, graph)
+        if not (no_lineage and no_datasets):
+            collect_parents(source, ev, kb, graph, max_depth=0 if no_lineage else MAX_DEPTH,
+                            datasets=not no_datasets)
         click.echo(f"recorded {ev.repo_id}@{ev.sha}")
-        if not no_datasets:
-            from scanner.analyze import _identify_cached
-            for ds in as_list(_identify_cached(ev, kb)[0].data.get("datasets")):
-                if not isinstance(ds, str):
-                    continue
-                try:
-                    source.fetch_dataset(ds)
-                except TargetError as exc:
-                    store.save_missing(ds, "dataset", str(exc), ())
-    for pid, entry in graph.items():
+    for key, entry in graph.items():
         if isinstance(entry, str):
-            click.echo(f"modelscan: warning: base model {pid}: {entry}", err=True)
-            store.save_missing(pid, "model", entry, ())
+            what = "dataset " + key[len("dataset:"):] if key.startswith("dataset:") else f"base model {key}"
+            click.echo(f"modelscan: warning: {what} not recorded: {entry}", err=True)
     raise click.exceptions.Exit(2 if failed else 0)

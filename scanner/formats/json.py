@@ -32,8 +32,9 @@ def result_dict(r: Result) -> dict[str, Any]:
                            "modalities": list(r.classification.modalities)},
         "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "evidence": thaw(dict(f.evidence)),
                       "effect": f.effect} for f in r.findings],
-        "obligations": [{"term": o.term, "license": o.license, "text": o.text, **({"source": o.source} if o.source else {})}
-                        for o in r.obligations],
+        "obligations": [{"term": o.term, "license": dict(o.license_ref or {"id": o.license, "version": None,
+                                                                            "name": o.license}),
+                         "text": o.text, **({"source": o.source} if o.source else {})} for o in r.obligations],
         "files": [{"path": f.path, "status": f.status, "size": f.size, "sha256": f.sha256,
                    "matches": [thaw(dict(m)) for m in f.matches]} for f in r.files],
         "lineage": thaw(r.lineage) if r.lineage else None,
@@ -58,4 +59,4 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 class JsonFormat(Format):
     def render(self, report: Report) -> str:
-        return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+        return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n"

@@ -22,8 +22,8 @@ from scanner.gate.discover import Reference
 from scanner.gate.lock import Lock, LockEntry, drift, label, license_files, license_refs
 from scanner.policy.model import Policy
 from scanner.result import Report, Result
-from scanner.scan import Scanner
-from scanner.targets import Target, TargetError
+from scanner.scan import Scanner, failure_reason, utc_stamp
+from scanner.targets import Target
 
 _RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}
 
@@ -99,18 +99,19 @@ class Gate:
         stale = entry is not None and (entry.policy_hash != sc.policy.hash or entry.kb_hash != sc.kb.digest)
         try:
             ev = sc.fetch(target)
-        except TargetError as exc:
-            r = error_result(target.raw, str(exc), exc.suggestions, item.repo_id, item.revision)
+            # An approved commit is re-decided with the base models and datasets it was approved with
+            # (a lockfile pins the whole graph); a new commit, or a stale approval, walks them afresh.
+            pins = entry.parents if entry is not None and not stale and ev.sha == entry.revision else None
+            graph = sc.lineage_graph(ev, pins)
+            result = sc.decide(ev, graph, self.policy_for(item))
+        except Exception as exc:  # noqa: BLE001 - one model that fails never loses the others' results
+            r = error_result(target.raw, failure_reason(exc), getattr(exc, "suggestions", ()), item.repo_id,
+                             item.revision)
             return Decision(replace(r, locations=locations), None)
-        # An approved commit is re-decided with the base models and datasets it was approved with
-        # (a lockfile pins the whole graph); a new commit, or a stale approval, walks them afresh.
-        pins = entry.parents if entry is not None and not stale and ev.sha == entry.revision else None
-        graph = sc.lineage_graph(ev, pins)
-        result = sc.decide(ev, graph, self.policy_for(item))
         approval = LockEntry(
             repo_id=ev.repo_id or item.repo_id, revision=ev.sha or "", verdict=result.verdict,
             licenses=license_refs(result.licenses.effective), license_files=license_files(ev),
-            policy_hash=sc.policy.hash, kb_hash=sc.kb.digest, approved_at=sc.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            policy_hash=sc.policy.hash, kb_hash=sc.kb.digest, approved_at=utc_stamp(sc.now),
             requested=item.revision,
             parents={k: (v.sha if isinstance(v, Evidence) else None) for k, v in sorted(graph.items())
                      if v is not ev and (not isinstance(v, Evidence) or v.sha)})

@@ -186,9 +186,9 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                     findings.append(Finding("term-needs-review", f"{rec.name}: {message}", evidence=ev,
                                             effect="review", license=rec.key))
                 else:
-                    obligations.append(Obligation(term.type, label, message, term.get("source")))
+                    obligations.append(Obligation(term.type, label, message, term.get("source"), rec.ref()))
                 continue
-            obligations.append(Obligation(term.type, label, _obligation_text(term, rec), term.get("source")))
+            obligations.append(Obligation(term.type, label, _obligation_text(term, rec), term.get("source"), rec.ref()))
     return findings, obligations
 
 
@@ -285,7 +285,8 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
 
     findings = _apply_waivers(findings, repo_id, sha, effective, kb, policy, now)
     if model_allowed is not None and not any(f.code == "model-denied" for f in findings):
-        findings = [replace(f, effect=None) if f.effect == "review" and f.license else f for f in findings]
+        findings = [replace(f, effect=None) if f.effect == "review" and f.license
+                    and f.code not in ("license-unknown", "license-unresolved") else f for f in findings]
         findings.append(Finding("model-allowed", f"{repo_id} is on the policy's model allow list; license reviews waived",
                                 evidence={"rule": model_allowed if isinstance(model_allowed, str) else dict(model_allowed)}))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,28 @@ def _hash(raw: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(thaw(raw), sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _non_finite(data: Any, path: tuple = ()) -> list[Any] | None:
+    if isinstance(data, float) and not math.isfinite(data):
+        return list(path)
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, (list, tuple)):
+        items = enumerate(data)
+    else:
+        return None
+    for k, v in items:
+        found = _non_finite(v, path + (k,))
+        if found is not None:
+            return found
+    return None
+
+
 def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
+    bad = _non_finite(data)
+    if bad is not None:
+        line = yaml_line(root_node, bad) if root_node is not None else None
+        raise PolicyError(f"{where}:{line}: {'.'.join(map(str, bad))}: not a finite number" if line
+                          else f"{where}: {'.'.join(map(str, bad))}: not a finite number")
     from scanner.schemas import jsonschema as _load_jsonschema
     jsonschema = _load_jsonschema()
 
@@ -163,6 +185,8 @@ def parse_context_overrides(pairs: list[str]) -> dict[str, Any]:
                 out[key] = int(value.replace("_", ""))
             elif kind == "number":
                 out[key] = float(value.replace("_", ""))
+                if not math.isfinite(out[key]):
+                    raise ValueError(value)
             else:
                 out[key] = value.upper() if key == "domicile" else value
         except ValueError:

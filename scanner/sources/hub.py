@@ -28,7 +28,7 @@ from urllib.parse import quote
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
 from scanner.sources.files import file_evidence
 from scanner.sources.interface import Source
-from scanner.sources.snapshot import SnapshotStore, evidence_from_info
+from scanner.sources.snapshot import CorruptRecord, SnapshotStore, evidence_from_info
 from scanner.targets import Target, TargetError
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -188,7 +188,8 @@ class HubSource(Source):
             raise TargetError(f"{kind} {repo_id}: revision '{revision}' not found on the Hub") from None
         except RepositoryNotFoundError:
             raise TargetError(f"{kind} {repo_id} not found on the Hub (or private)",
-                              self.suggest(repo_id, deadline.left()) if kind == "model" else ()) from None
+                              self.suggest(repo_id, deadline.left()) if kind == "model" else (),
+                              not_found=True) from None
         except HfHubHTTPError as exc:
             if _status_of(exc) == 401 and self._auth() and not anonymous:
                 # An invalid or revoked token is refused even for public repos: go on without it,
@@ -200,7 +201,14 @@ class HubSource(Source):
             raise TargetError(f"{kind} {repo_id}: Hub unreachable: {exc}") from None
         except ConnectionError as exc:  # OfflineModeIsEnabled
             raise TargetError(self.redact(f"{kind} {repo_id}: {exc}")) from None
-        return info_to_json(info)
+        except TargetError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. the client's own id validation: one line, exit 2
+            raise TargetError(self.redact(f"{kind} {repo_id}: {_describe(exc)}")) from None
+        try:
+            return info_to_json(info)
+        except Exception as exc:  # noqa: BLE001 - a response the client parsed into odd shapes
+            raise TargetError(self.redact(f"{kind} {repo_id}: unreadable Hub response: {_describe(exc)}")) from None
 
     # -- files ----------------------------------------------------------------------------------------
     def _get_file(self, repo_id: str, sha: str, path: str, kind: str, size: int | None,
@@ -266,7 +274,7 @@ class HubSource(Source):
         cache = self.cache
         # A pinned commit already seen needs no request at all.
         if cache is not None and revision and _SHA.match(revision) and cache.has(repo_id, revision, kind):
-            ev = cache.load(raw, repo_id, revision, kind)
+            ev = _cache_load(cache, raw, repo_id, revision, kind)
             if ev is not None and not _transient(ev):
                 return _with_source(ev, "hub", {"cache": "hit"})
         if self.offline:
@@ -278,7 +286,7 @@ class HubSource(Source):
         info = self._model_info(repo_id, revision, kind, deadline)
         sha = info.get("sha")
         if cache is not None and sha and cache.has(repo_id, sha, kind):
-            ev = cache.load(raw, repo_id, sha, kind)
+            ev = _cache_load(cache, raw, repo_id, sha, kind)
             if ev is not None and not _transient(ev):
                 # The commit was cached under another ref (or its sha): remember that this ref points
                 # at it too, or an offline scan (or a recorded snapshot) of the ref would not find it.
@@ -291,7 +299,7 @@ class HubSource(Source):
             except OSError as exc:
                 issues.append(SourceIssue("file-unreadable", f"metadata cache not written: {exc.strerror or exc}"))
         ev = evidence_from_info(raw, "hub", kind, revision, info, tuple(files), None, {},
-                                {"endpoint": self.endpoint})
+                                {"endpoint": _without_credentials(self.endpoint)})
         return replace(ev, issues=tuple(issues))
 
     def _withheld(self, info: Mapping[str, Any], files: list[FileEvidence]) -> frozenset[str]:
@@ -354,6 +362,14 @@ class HubSource(Source):
         return tuple(c for c in ranked[:3] if difflib.SequenceMatcher(None, repo_id.lower(), c.lower()).ratio() > 0.5)
 
 
+def _cache_load(cache: SnapshotStore, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence | None:
+    """A cached entry, or None (a damaged one is a miss: it is fetched again and rewritten)."""
+    try:
+        return cache.load(raw, repo_id, revision, kind)
+    except CorruptRecord:
+        return None
+
+
 def _remember_ref(cache: SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
     try:
         cache.set_ref(repo_id, revision, sha, kind)
@@ -372,6 +388,16 @@ def _with_revision(ev: Evidence, revision: str | None) -> Evidence:
 def _transient(ev: Evidence) -> bool:
     """Cached evidence with gaps a new attempt might fill (gated with a new token, a failed GET)."""
     return any(f.status in ("gated", "error") for f in ev.files)
+
+
+def _without_credentials(url: str) -> str:
+    """An endpoint as reports may show it: no user:password@ part."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _may_hide_a_base(info: Mapping[str, Any], card: Mapping[str, Any]) -> bool:

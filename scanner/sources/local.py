@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 from scanner.evidence import CONFIG_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, Sibling, SourceIssue, freeze, \
@@ -15,10 +16,17 @@ from scanner.targets import Target, TargetError
 MAX_LISTED = 10_000
 
 
-def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> FileEvidence:
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES, root: Path | None = None) -> FileEvidence:
+    """A file's evidence, read at most `limit` bytes; never blocks on a pipe or device, and never
+    follows a link out of `root`."""
     rel = path.name
     try:
-        size = path.stat().st_size
+        if root is not None and not path.resolve().is_relative_to(root.resolve()):
+            return FileEvidence(rel, "error", error="a link that points outside the model folder; not read")
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return FileEvidence(rel, "error", error="not a regular file; not read")
+        size = st.st_size
         if size > limit:
             return FileEvidence(rel, "too-large", size=size, error=f"over the {limit}-byte limit")
         with path.open("rb") as fh:
@@ -52,13 +60,14 @@ class LocalSource(Source):
                     break
         except OSError as exc:
             raise TargetError(f"cannot list '{target.raw}': {exc.strerror or exc}") from None
-        files = tuple(read_bounded(root / s.path) for s in siblings if is_wanted_file(s.path))
-        files = tuple(f for f in files if f.path != CONFIG_FILE)
+        read = [read_bounded(root / s.path, root=root) for s in siblings if is_wanted_file(s.path)]
+        files = tuple(f for f in read if f.path != CONFIG_FILE)
+        if not read:
+            raise TargetError(f"'{target.raw}': no model card, license file or config.json to read")
         config = None
         issues = []
-        cfg = root / CONFIG_FILE
-        if cfg.is_file():
-            fe = read_bounded(cfg)
+        fe = next((f for f in read if f.path == CONFIG_FILE), None)
+        if fe is not None:
             if fe.readable:
                 try:
                     loaded = json.loads(fe.text or "")

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,11 +31,16 @@ def _dump(obj: Any) -> bytes:
     return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+class CorruptRecord(TargetError):
+    """A snapshot or cache entry that exists but cannot be read back."""
+
+
 class SnapshotStore:
     """Read and write one snapshot directory."""
 
     def __init__(self, root: Path, create: bool = False):
         self.root = Path(root)
+        self._lock = threading.Lock()
         meta = self.root / "snapshot.json"
         if create:
             if not meta.is_file():
@@ -72,19 +78,30 @@ class SnapshotStore:
 
     def _refs(self, rdir: Path) -> dict[str, str]:
         try:
-            return json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
+            refs = json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return {k: v for k, v in refs.items() if isinstance(v, str) and _SHA.match(v)} if isinstance(refs, dict) else {}
 
     def missing(self, repo_id: str, kind: str = "model") -> Mapping[str, Any] | None:
         try:
             data = json.loads((self.root / "missing.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            entry = data.get("models" if kind == "model" else "datasets", {}).get(repo_id)
+        except (OSError, ValueError, AttributeError):
             return None
-        return data.get("models" if kind == "model" else "datasets", {}).get(repo_id)
+        return entry if isinstance(entry, dict) else None
 
     # -- read ------------------------------------------------------------------------------------
     def load(self, target: str, repo_id: str, revision: str | None, kind: str = "model") -> Evidence | None:
+        """The recorded Evidence, or None when the repo/revision is not recorded; CorruptRecord when
+        it is recorded but its files do not have the documented shape."""
+        try:
+            return self._load(target, repo_id, revision, kind)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CorruptRecord(f"{kind} {repo_id}: the recorded files in {self.root} are damaged "
+                                f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+    def _load(self, target: str, repo_id: str, revision: str | None, kind: str) -> Evidence | None:
         sha = self.resolve(repo_id, revision, kind)
         if sha is None:
             return None
@@ -168,11 +185,12 @@ class SnapshotStore:
     def set_ref(self, repo_id: str, revision: str | None, sha: str, kind: str = "model") -> None:
         """Record that `revision` (default branch when None) pointed at commit `sha`."""
         rdir = self.repo_dir(repo_id, kind)
-        refs = self._refs(rdir)
-        if refs.get(revision or "main") == sha:
-            return
-        refs[revision or "main"] = sha
-        write_atomic(rdir / "refs.json", _dump(refs))
+        with self._lock:            # read-modify-write: workers of one scan share the store
+            refs = self._refs(rdir)
+            if refs.get(revision or "main") == sha:
+                return
+            refs[revision or "main"] = sha
+            write_atomic(rdir / "refs.json", _dump(refs))
 
     def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
         path = self.root / "missing.json"
@@ -189,21 +207,29 @@ def evidence_from_info(target: str, source: str, kind: str, revision: str | None
                        files: tuple[FileEvidence, ...], config: Mapping[str, Any] | None,
                        withheld: Mapping[str, FileEvidence], provenance: Mapping[str, Any]) -> Evidence:
     """Evidence from Hub-shaped model_info JSON (what the Hub source saw, live or recorded)."""
+    if not isinstance(info, dict) or not isinstance(info.get("id", ""), str):
+        raise ValueError("model info is not a mapping with a string id")
     siblings = []
-    for s in info.get("siblings") or ():
+    raw_siblings = info.get("siblings")
+    for s in raw_siblings if isinstance(raw_siblings, list) else ():
         if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
             lfs = s.get("lfs") if isinstance(s.get("lfs"), dict) else {}
             siblings.append(Sibling(s["rfilename"], s.get("size"), s.get("blobId"), lfs.get("sha256")))
     card = info.get("cardData")
     cfg = config if config is not None else (info.get("config") if isinstance(info.get("config"), dict) else None)
-    tags = tuple(t for t in info.get("tags") or () if isinstance(t, str))
+    raw_tags = info.get("tags")
+    tags = tuple(t for t in raw_tags if isinstance(t, str)) if isinstance(raw_tags, list) else ()
     return Evidence(
-        target=target, source=source, kind=kind, repo_id=info.get("id"), revision=revision, sha=info.get("sha"),
+        target=target, source=source, kind=kind, repo_id=info.get("id"), revision=revision, sha=_str(info.get("sha")),
         card_data=freeze(card) if isinstance(card, dict) else None, tags=tags, gated=info.get("gated") or False,
-        private=bool(info.get("private")), pipeline_tag=info.get("pipeline_tag"),
-        library_name=info.get("library_name"), config=freeze(cfg) if cfg else None, siblings=tuple(siblings),
+        private=bool(info.get("private")), pipeline_tag=_str(info.get("pipeline_tag")),
+        library_name=_str(info.get("library_name")), config=freeze(cfg) if cfg else None, siblings=tuple(siblings),
         files=files, withheld_fields=freeze(dict(withheld)), provenance=freeze(dict(provenance)),
         last_modified=info.get("lastModified"))
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class SnapshotSource(Source):
