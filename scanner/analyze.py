@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import replace
 from typing import Mapping
 
 from scanner.classify import classify
 from scanner.evidence import Evidence
-from scanner.findings import Finding
-from scanner.identify import CardView, identify
+from scanner.findings import RULES, Finding
+from scanner.identify import CardView, identify, merge_uses
 from scanner.kb import KnowledgeBase
 from scanner.lineage import GraphEntry, derive
 from scanner.policy.engine import evaluate
 from scanner.policy.model import Policy
-from scanner.result import Classification, LicenseUse, Licenses, Result
+from scanner.result import Classification, Licenses, Result
 
-_SOURCE_EFFECT = {"fetch-error": "review", "file-unreadable": "review"}
-
-
-def _merge_uses(*groups: tuple[LicenseUse, ...]) -> tuple[LicenseUse, ...]:
-    out: dict[str, LicenseUse] = {}
-    for group in groups:
-        for u in group:
-            key = u.record or f"?{u.id}"
-            if key in out:
-                prev = out[key]
-                out[key] = replace(prev, origins=prev.origins + tuple(o for o in u.origins if o not in prev.origins),
-                                   via=prev.via or u.via)
-            else:
-                out[key] = u
-    return tuple(out.values())
 
 
 def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, policy: Policy,
@@ -42,14 +26,14 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     card, licenses, files, findings = _identify_cached(ev, kb)
     findings = list(findings)
     for issue in ev.issues:
-        findings.append(Finding(issue.code if issue.code in _known_codes() else "fetch-error", issue.message,
-                                evidence=dict(issue.evidence), effect=_SOURCE_EFFECT.get(issue.code, "review")))
+        findings.append(Finding(issue.code if issue.code in RULES else "fetch-error", issue.message,
+                                evidence=dict(issue.evidence), effect="review"))
 
     lineage = derive(ev, graph, kb, card_of=lambda e: _identify_cached(e, kb)[0].data,
                      own_of=lambda e: _identify_cached(e, kb)[1].effective,
                      body_of=lambda e: _identify_cached(e, kb)[0].body, own=licenses.effective)
     findings.extend(lineage.findings)
-    effective = _merge_uses(licenses.effective, lineage.inherited)
+    effective = merge_uses(licenses.effective + lineage.inherited)
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
     cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data)
@@ -60,12 +44,6 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
         lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None)
-
-
-@functools.lru_cache(maxsize=1)
-def _known_codes() -> frozenset[str]:
-    from scanner.findings import RULES
-    return frozenset(RULES)
 
 
 @functools.lru_cache(maxsize=8192)

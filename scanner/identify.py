@@ -84,11 +84,15 @@ def _use(rec: LicenseRecord, origin: Origin) -> LicenseUse:
     return LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category, (origin,))
 
 
+MAX_NAME = 120   # a license name from a stranger's card goes into ids, messages and SPDX refs
+
+
 def _unresolved(name: str, origin: Origin) -> LicenseUse:
-    return LicenseUse(None, name, None, name, "unknown", "unknown", (origin,))
+    name = name[:MAX_NAME]
+    return LicenseUse(None, name, None, name, "unknown", "unknown", (replace(origin, detail=origin.detail[:MAX_NAME]),))
 
 
-def _merge(uses: Iterable[LicenseUse]) -> tuple[LicenseUse, ...]:
+def merge_uses(uses: Iterable[LicenseUse]) -> tuple[LicenseUse, ...]:
     """One entry per license, with all the places it was found."""
     out: dict[str, LicenseUse] = {}
     for u in uses:
@@ -96,7 +100,7 @@ def _merge(uses: Iterable[LicenseUse]) -> tuple[LicenseUse, ...]:
         if k in out:
             prev = out[k]
             origins = prev.origins + tuple(o for o in u.origins if o not in prev.origins)
-            out[k] = replace(prev, origins=origins)
+            out[k] = replace(prev, origins=origins, via=prev.via or u.via)
         else:
             out[k] = u
     return tuple(out.values())
@@ -135,7 +139,7 @@ def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: Knowledg
             uses.append(_unresolved(value, Origin("tag", tag, "metadata", 0.9, value)))
         elif not rec.is_placeholder:
             uses.append(_use(rec, Origin("tag", tag, "metadata", 0.9, value)))
-    return _merge(uses)
+    return merge_uses(uses)
 
 
 def _from_name_or_link(name: Any, link: Any, kb: KnowledgeBase) -> LicenseUse | None:
@@ -271,7 +275,7 @@ def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
             size, sha = len(raw), hashlib.sha256(raw).hexdigest()
         files.append(FileMatch("cardData.extra_gated_prompt", "omitted" if withheld is not None else "ok",
                                size, sha, _match_dicts(matches, kb)))
-    return _merge(uses), tuple(files), tuple(findings)
+    return merge_uses(uses), tuple(files), tuple(findings)
 
 
 def _unidentified(f: FileEvidence) -> Finding:
@@ -353,7 +357,7 @@ def reconcile(declared: tuple[LicenseUse, ...], detected: tuple[LicenseUse, ...]
                                   (Origin("license", u.id, "incorporated", 1.0, f"use policy of {u.name}"),)))
         if u.kind == "use-policy":
             own.append(u)
-    return _merge(own), tuple(findings)
+    return merge_uses(own), tuple(findings)
 
 
 def identify(ev: Evidence, kb: KnowledgeBase) -> tuple[CardView, Licenses, tuple[FileMatch, ...], tuple[Finding, ...]]:

@@ -76,10 +76,6 @@ class LicenseRecord:
     def is_placeholder(self) -> bool:
         return self.kind in ("placeholder", "family")
 
-    @property
-    def spdx_expression_id(self) -> str:
-        return self.spdx or self.spdx_ref or f"LicenseRef-{self.key.replace('@', '-')}"
-
     def ref(self) -> dict[str, Any]:
         """The {id, version, name} object the report uses."""
         return {"id": self.id, "version": self.version, "name": self.name}

@@ -192,11 +192,6 @@ def _index(ref_key: str) -> _Index:
     return _Index(hashes, tuple(segments), postings)
 
 
-def _hash_index(ref_key: str) -> Mapping[str, tuple[str, ...]]:
-    """normalised sha256 -> the record keys of that reference text."""
-    return {h: tuple(r for r, _, _ in v) for h, v in _index(ref_key).hashes.items()}
-
-
 def warm(reference: str = str(REFERENCE_FILE)) -> None:
     """Load and index the reference data now (the first identification would otherwise)."""
     _index(reference)

@@ -106,7 +106,7 @@ def test_effective_licenses_of_corpus_derivatives(corpus_scan):
 def test_conflicting_corpus_derivatives_are_never_allowed(corpus_scan):
     """A derivative whose label drops its base's restrictive terms must not pass silently."""
     expected, results, kb = corpus_scan
-    for repo, r in results.items():
-        conflict = any(f.code == "license-conflict-with-base" for f in r.findings)
-        if conflict:
-            assert r.verdict in ("review", "deny"), repo
+    conflicting = [repo for repo, r in results.items() if any(f.code == "license-conflict-with-base" for f in r.findings)]
+    assert len(conflicting) >= 10       # the corpus has 29 relabeled records; most are among these derivatives
+    for repo in conflicting:
+        assert results[repo].verdict in ("review", "deny"), repo

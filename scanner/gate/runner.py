@@ -20,12 +20,12 @@ from scanner.evidence import Evidence, thaw
 from scanner.findings import Finding
 from scanner.gate.discover import Reference
 from scanner.gate.lock import Lock, LockEntry, drift, label, license_files, license_refs
+from scanner.policy.engine import RANK
 from scanner.policy.model import Policy
 from scanner.result import Report, Result
 from scanner.scan import Scanner, failure_reason, utc_stamp
 from scanner.targets import Target
 
-_RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}
 
 
 @dataclass
@@ -166,12 +166,12 @@ def with_findings(result: Result, extra: Sequence[Finding]) -> Result:
     if not extra or result.verdict == "error":
         return result
     findings = tuple(result.findings) + tuple(extra)
-    worst = max(_RANK[result.verdict], max(_RANK[f.effect] for f in extra))
+    worst = max(RANK[result.verdict], max(RANK[f.effect] for f in extra))
     verdict = {0: "allow", 1: "review", 2: "deny"}[worst]
     if verdict == result.verdict:
-        reasons = tuple(result.reasons) + tuple(f.message for f in extra if worst and _RANK[f.effect] == worst)
+        reasons = tuple(result.reasons) + tuple(f.message for f in extra if worst and RANK[f.effect] == worst)
     else:
-        reasons = tuple(f.message for f in findings if _RANK[f.effect] == worst)
+        reasons = tuple(f.message for f in findings if RANK[f.effect] == worst)
     return replace(result, verdict=verdict, reasons=reasons, findings=findings)
 
 
@@ -189,7 +189,7 @@ def merge_approvals(decisions: Sequence[Decision], old: Lock | None) -> list[Loc
             continue
         key = a.repo_id.lower()
         if key in out:
-            if out[key].revision == a.revision and _RANK[a.verdict] > _RANK[out[key].verdict]:
+            if out[key].revision == a.revision and RANK[a.verdict] > RANK[out[key].verdict]:
                 out[key] = replace(out[key], verdict=a.verdict)
             continue
         out[key] = a

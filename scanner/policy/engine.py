@@ -17,7 +17,7 @@ from scanner.kb import KnowledgeBase, LicenseRecord, Term
 from scanner.policy.model import Policy, expand_regions
 from scanner.result import Classification, LicenseUse, Obligation
 
-_RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}
+RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}   # how much a verdict or effect blocks
 
 
 def _lic_label(rec: LicenseRecord) -> str:
@@ -290,9 +290,9 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
         findings.append(Finding("model-allowed", f"{repo_id} is on the policy's model allow list; license reviews waived",
                                 evidence={"rule": model_allowed if isinstance(model_allowed, str) else dict(model_allowed)}))
 
-    worst = max((_RANK[f.effect] for f in findings), default=0)
+    worst = max((RANK[f.effect] for f in findings), default=0)
     verdict = {0: "allow", 1: "review", 2: "deny"}[worst]
-    reasons = tuple(f.message for f in findings if _RANK[f.effect] == worst and worst > 0)
+    reasons = tuple(f.message for f in findings if RANK[f.effect] == worst and worst > 0)
     return verdict, reasons, tuple(findings), tuple(_dedupe(obligations))
 
 
@@ -334,7 +334,7 @@ def _apply_waivers(findings: list[Finding], repo_id: str | None, sha: str | None
         out = []
         for f in findings:
             applies = f.effect in ("review", "deny") and (target == "model" or f.license == target)
-            if applies and _RANK[f.effect] > _RANK[new_effect]:
+            if applies and RANK[f.effect] > RANK[new_effect]:
                 out.append(replace(f, effect=new_effect, evidence={**dict(f.evidence), "waived_by": what}))
                 changed = True
             else:

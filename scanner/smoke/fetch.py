@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from scanner.redact import redact
 from scanner.smoke.runtime import SmokeError, describe
 
 
@@ -31,10 +32,12 @@ def cache_dir() -> str | None:
 
 
 def _redact(text: str) -> str:
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if token and token in text:
-        text = text.replace(token, "***")
-    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9_\-.]+", r"\1***", text)
+    try:
+        from huggingface_hub import get_token
+        token = get_token()          # HF_TOKEN, or the client's token file
+    except Exception:  # noqa: BLE001 - no client, no stored token
+        token = None
+    return redact(text, token or os.environ.get("HF_TOKEN"))
 
 
 def download(repo_id: str, sha: str, files: Iterable[str], offline: bool = False) -> tuple[Path, float]:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import quote
 
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
+from scanner.redact import redact
 from scanner.sources.files import file_evidence
 from scanner.sources.interface import Source
 from scanner.sources.snapshot import CorruptRecord, SnapshotStore, evidence_from_info
@@ -111,9 +112,7 @@ class HubSource(Source):
         return False if self._token_rejected or not self._token else self._token
 
     def redact(self, text: str) -> str:
-        if self._token and self._token in text:
-            text = text.replace(self._token, "***")
-        return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9_\-.]+", r"\1***", text)
+        return redact(text, self._token)
 
     # -- retries -----------------------------------------------------------------------------------
     def _retry(self, what: str, call: Callable[[float], Any], deadline: _Deadline) -> Any:
