@@ -9,19 +9,12 @@ import unicodedata
 import pytest
 
 from conftest import ROOT, TEXTS
+from scanner import textnorm
 from scanner.textnorm import decode_text, git_blob_oid, normalize, normalized_sha256
 
 # --- the plain pipeline normalize() is an optimised form of (shipped hashes depend on it) ----------
 
-_T = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"',
-    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
-    "\u2022": " ", "\u25cf": " ", "\u25aa": " ", "\u2023": " ", "\u2043": " ", "\u00b7": " ",
-    "\u2026": "...",
-})
+_T = textnorm._TRANSLATE     # the character table is data both pipelines share
 _STEPS = [
     (re.compile(r"^[ \t]*([-*_=])(?:[ \t]*\1){2,}[ \t]*$", re.M), " "),                       # rules
     (re.compile(r"!?\[([^\[\]\n]{0,500})\]\(([^()\s]{0,2048})\)"), r"\1 \2"),                    # links
