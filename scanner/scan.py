@@ -112,19 +112,13 @@ class Scanner:
         def parent(pid: str) -> GraphEntry:
             if pid in pins and pins[pid] is None:
                 return UNAVAILABLE_WHEN_PINNED
-            try:
-                return self._hub(hub_target(pid, pins.get(pid)))
-            except Exception as exc:  # noqa: BLE001 - a parent that fails is a finding of its child
-                return failure_reason(exc)
+            return self._hub(hub_target(pid, pins.get(pid)))
 
         def dataset(ds: str) -> GraphEntry:
             key = "dataset:" + ds
             if key in pins and pins[key] is None:
                 return UNAVAILABLE_WHEN_PINNED
-            try:
-                return self._dataset(ds, pins.get(key))
-            except Exception as exc:  # noqa: BLE001 - as for parents
-                return failure_reason(exc)
+            return self._dataset(ds, pins.get(key))
 
         walk_lineage(ev, self.kb, graph, parent, dataset if self.follow_datasets else None, self.max_depth)
         return graph
@@ -185,7 +179,15 @@ class Scanner:
 def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], parent: Callable[[str], GraphEntry],
                  dataset: Callable[[str], GraphEntry] | None, max_depth: int = MAX_DEPTH) -> None:
     """Fill `graph` with the base models `ev` names, to the roots (by `parent(id)`), and the datasets
-    each card lists (by `dataset(id)`, keyed "dataset:<id>"). A failure is kept as its one-line reason."""
+    each card lists (by `dataset(id)`, keyed "dataset:<id>"). A fetch that raises is kept as its
+    one-line reason: a parent or dataset that fails is a finding of its child, never a crash."""
+
+    def entry(fetch: Callable[[str], GraphEntry], repo_id: str) -> GraphEntry:
+        try:
+            return fetch(repo_id)
+        except Exception as exc:  # noqa: BLE001
+            return failure_reason(exc)
+
     frontier = deque([(ev, 0)])      # breadth first: every repo is reached at its shallowest depth
     while frontier:
         node, depth = frontier.popleft()
@@ -194,16 +196,16 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
                 key = "dataset:" + ds
                 if key not in graph:
-                    graph[key] = dataset(ds)
+                    graph[key] = entry(dataset, ds)
         if depth >= max_depth:
             continue
         for _, pid in parents_of(card, node.tags):
             if pid in graph or pid == node.repo_id:
                 continue
-            entry = parent(pid)
-            graph[pid] = entry
-            if isinstance(entry, Evidence):
-                frontier.append((entry, depth + 1))
+            got = entry(parent, pid)
+            graph[pid] = got
+            if isinstance(got, Evidence):
+                frontier.append((got, depth + 1))
 
 
 def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry],
@@ -211,19 +213,8 @@ def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict
     """Fetch the base models `ev` names, to the roots, and the datasets each card lists, into
     `graph` (memoised across calls by the graph itself; one thread). Datasets are keyed "dataset:<id>"."""
 
-    def parent(pid: str) -> GraphEntry:
-        try:
-            return source.fetch(hub_target(pid))
-        except Exception as exc:  # noqa: BLE001
-            return failure_reason(exc)
-
-    def dataset(ds: str) -> GraphEntry:
-        try:
-            return source.fetch_dataset(ds)
-        except Exception as exc:  # noqa: BLE001
-            return failure_reason(exc)
-
-    walk_lineage(ev, kb, graph, parent, dataset if datasets else None, max_depth)
+    walk_lineage(ev, kb, graph, lambda pid: source.fetch(hub_target(pid)),
+                 source.fetch_dataset if datasets else None, max_depth)
 
 
 def utc_stamp(when: dt.datetime) -> str:
