@@ -38,7 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_TEXTS = ROOT.parent / "shared" / "corpus" / "license-texts"
+from scanner._devpaths import license_texts_dir  # noqa: E402
+
+DEFAULT_TEXTS = license_texts_dir()
 DEFAULT_SCANCODE_VENV = Path(os.environ.get("MODELSCAN_SCANCODE_VENV",
                                             Path(tempfile.gettempdir()) / "modelscan-scancode-venv"))
 

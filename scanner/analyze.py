@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import threading
 from typing import Mapping
 
 from scanner.classify import classify
 from scanner.evidence import Evidence
 from scanner.findings import RULES, Finding
-from scanner.identify import CardView, identify, merge_uses
+from scanner.identify import Identification, identify, merge_uses
 from scanner.kb import KnowledgeBase
 from scanner.lineage import GraphEntry, derive
 from scanner.policy.engine import evaluate
@@ -20,18 +20,42 @@ from scanner.policy.model import Policy
 from scanner.result import Classification, Licenses, Result
 
 
+class IdentificationMemo:
+    """identify() once per Evidence for one run (one Scanner): a base model shared by many targets
+    is identified once, and nothing outlives the run. Thread-safe; Evidence compares by identity,
+    and the sources hand out one object per repo revision per run."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._done: dict[Evidence, Identification] = {}
+
+    def __call__(self, ev: Evidence) -> Identification:
+        with self._lock:
+            found = self._done.get(ev)
+        if found is None:
+            found = identify(ev, self.kb)          # pure: two threads racing compute the same value
+            with self._lock:
+                found = self._done.setdefault(ev, found)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._done)
+
 
 def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, policy: Policy,
-            now: dt.datetime) -> Result:
-    card, licenses, files, findings = _identify_cached(ev, kb)
-    findings = list(findings)
+            now: dt.datetime, identified: IdentificationMemo | None = None) -> Result:
+    memo = identified if identified is not None else IdentificationMemo(kb)
+    own = memo(ev)
+    card, licenses, files = own.card, own.licenses, own.files
+    findings = list(own.findings)
     for issue in ev.issues:
         findings.append(Finding(issue.code if issue.code in RULES else "fetch-error", issue.message,
                                 evidence=dict(issue.evidence), effect="review"))
 
-    lineage = derive(ev, graph, kb, card_of=lambda e: _identify_cached(e, kb)[0].data,
-                     own_of=lambda e: _identify_cached(e, kb)[1].effective,
-                     body_of=lambda e: _identify_cached(e, kb)[0].body, own=licenses.effective)
+    lineage = derive(ev, graph, kb, card_of=lambda e: memo(e).card.data,
+                     own_of=lambda e: memo(e).licenses.effective,
+                     body_of=lambda e: memo(e).card.body, own=licenses.effective)
     findings.extend(lineage.findings)
     effective = merge_uses(licenses.effective + lineage.inherited)
     root_id = lineage.roots[0] if lineage.roots else None
@@ -44,12 +68,6 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
         lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None)
-
-
-@functools.lru_cache(maxsize=8192)
-def _identify_cached(ev: Evidence, kb: KnowledgeBase) -> tuple[CardView, Licenses, tuple, tuple[Finding, ...]]:
-    """identify() once per Evidence: a base model shared by many targets is identified once."""
-    return identify(ev, kb)
 
 
 def error_result(target: str, message: str, suggestions: tuple[str, ...] = (), repo_id: str | None = None,

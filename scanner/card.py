@@ -20,8 +20,9 @@ MAX_NODES = 50_000
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
+_Base: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:  # the C loader is much faster where PyYAML was built with libyaml
-    _Base = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Base = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Base = yaml.SafeLoader
 
@@ -69,6 +70,7 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
 
 def load_yaml_bounded(source: str) -> Any:
     """Parse untrusted YAML: safe types only, alias budget, node budget."""
+    loader: yaml.SafeLoader | yaml.CSafeLoader
     if "&" in source or "*" in source:
         loader = _BoundedLoader(source)
     else:  # no anchors or aliases possible: the fast C loader is safe

@@ -1,4 +1,4 @@
-"""Classification on two axes (DESIGN.md): openness of the release and freedom of the license.
+"""Classification on two axes (docs/architecture.md §3): openness of the release and freedom of the license.
 
 Openness comes from the root model's release, never from datasets a fine-tune lists.
 Every label carries the evidence it rests on.

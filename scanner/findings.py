@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-EFFECTS = ("allow", "review", "deny")
+from scanner.vocab import EFFECTS, SEVERITIES, Effect, Severity  # noqa: F401 - EFFECTS, SEVERITIES re-exported
 
 
 @dataclass(frozen=True)
 class Rule:
     code: str
     title: str
-    severity: str
+    severity: Severity
     help: str
 
 
@@ -118,7 +117,7 @@ class Finding:
     message: str
     severity: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
-    effect: str | None = None        # allow | review | deny: what this finding does to the verdict
+    effect: Effect | None = None     # allow | review | deny: what this finding does to the verdict
     license: str | None = None       # record key when the finding is about one license
 
     def __post_init__(self) -> None:

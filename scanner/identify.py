@@ -17,6 +17,7 @@ from scanner.findings import RULES, Finding
 from scanner.kb import KnowledgeBase, LicenseRecord
 from scanner.result import FileMatch, LicenseUse, Licenses, Origin
 from scanner.textid import TextMatch, identify_hash, identify_text
+from scanner.vocab import Effect
 
 # license_link values that name a license even when license_name is missing or odd.
 _LINK_HINTS = (
@@ -66,7 +67,7 @@ def read_card(ev: Evidence) -> CardView:
 
 
 def _file_gap(f: FileEvidence, material: bool = True) -> list[Finding]:
-    effect = "review" if material else None
+    effect: Effect | None = "review" if material else None
     sev = None if material else "low"
     ev = {"file": f.path, "size": f.size, "status": f.status}
     if f.error:
@@ -261,7 +262,7 @@ def detected_licenses(ev: Evidence, card: CardView, kb: KnowledgeBase
             uses.extend(_matches_to_uses(matches, kb, "readme", where))
     prompt = card.data.get("extra_gated_prompt") if card.data else None
     withheld = ev.withheld_fields.get("extra_gated_prompt")
-    matches: list[TextMatch] = []
+    matches = []
     if isinstance(prompt, str) and prompt.strip():
         matches = identify_text(prompt, kb)
     elif withheld is not None:
@@ -360,9 +361,21 @@ def reconcile(declared: tuple[LicenseUse, ...], detected: tuple[LicenseUse, ...]
     return merge_uses(own), tuple(findings)
 
 
-def identify(ev: Evidence, kb: KnowledgeBase) -> tuple[CardView, Licenses, tuple[FileMatch, ...], tuple[Finding, ...]]:
+@dataclass(frozen=True)
+class Identification:
+    """What identify() found for one repo: its card, its own licenses (declared, detected and
+    reconciled), the license files matched, and the findings on the way."""
+
+    card: CardView
+    licenses: Licenses
+    files: tuple[FileMatch, ...]
+    findings: tuple[Finding, ...]
+
+
+def identify(ev: Evidence, kb: KnowledgeBase) -> Identification:
     card = read_card(ev)
     declared = declared_licenses(card.data, ev.tags, kb)
     detected, files, file_findings = detected_licenses(ev, card, kb)
     own, rec_findings = reconcile(declared, detected, kb, ev.display_name)
-    return card, Licenses(declared, detected, own), files, card.findings + file_findings + rec_findings
+    return Identification(card, Licenses(declared, detected, own), files,
+                          card.findings + file_findings + rec_findings)

@@ -19,8 +19,9 @@ import yaml
 
 from scanner.evidence import freeze
 
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
@@ -245,7 +246,7 @@ def _marker_problems(loaded: list[tuple[str, dict]]) -> list[str]:
 
 
 # SPDX ids newer than the list bundled with license-expression (checked against the SPDX
-# license list 3.28, see research/license-facts.md section 1) and the SPDX keyword for "unknown".
+# license list 3.28, see docs/architecture.md §5) and the SPDX keyword for "unknown".
 _SPDX_ACCEPTED = {"OpenMDW-1.0", "NOASSERTION"}
 
 

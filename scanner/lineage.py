@@ -331,7 +331,7 @@ def _duties(ev: Evidence, card: Mapping[str, Any], body: str, own: list[LicenseU
     files = [s.path for s in ev.siblings] or [f.path for f in ev.files]
     has_license_file = any(is_license_file(p) and not p.lower().startswith("notice") for p in files)
     has_notice = any(p.lower().startswith("notice") for p in files)
-    own_families = {(kb.get(u.record).family if u.record and kb.get(u.record) else None) for u in own}
+    own_families = {(rec.family if u.record and (rec := kb.get(u.record)) else None) for u in own}
     out: list[Finding] = []
     done: set[tuple[str, str]] = set()
     for base in inherited:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from scanner.findings import Finding
+from scanner.vocab import VERDICTS, Verdict  # noqa: F401 - VERDICTS is re-exported
 
-VERDICTS = ("allow", "review", "deny", "error")
+if TYPE_CHECKING:
+    from scanner.kb import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Result:
     revision: str | None
     sha: str | None
     source: str
-    verdict: str
+    verdict: Verdict
     reasons: tuple[str, ...] = ()
     licenses: Licenses = field(default_factory=Licenses)
     classification: Classification = field(default_factory=Classification)
@@ -106,10 +108,14 @@ class Report:
     evaluated_at: str
     context: Mapping[str, Any]
     results: tuple[Result, ...]
+    # The knowledge base the results were decided with (its hash is `knowledge_base`): the AI-BOM
+    # formats read license records (SPDX ids, references, URLs) from it, never from a fresh load.
+    # Not part of the serialised report.
+    kb: KnowledgeBase | None = field(default=None, compare=False, repr=False)
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {v: 0 for v in VERDICTS}
+        counts: dict[str, int] = {v: 0 for v in VERDICTS}
         for r in self.results:
             counts[r.verdict] += 1
         counts["total"] = len(self.results)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from scanner import TOOL_NAME, __version__
-from scanner.analyze import _identify_cached, analyze, error_result
+from scanner.analyze import IdentificationMemo, analyze, error_result
 from scanner.evidence import Evidence
 from scanner.kb import KnowledgeBase
 from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
@@ -45,10 +45,11 @@ class FetchMemo:
 
     def get(self, key: Hashable, fetch: Callable[[], T]) -> T:
         with self._lock:
-            fut = self._futures.get(key)
-            owner = fut is None
+            found = self._futures.get(key)
+            owner = found is None
+            fut: Future = Future() if found is None else found
             if owner:
-                fut = self._futures[key] = Future()
+                self._futures[key] = fut
         if owner:
             try:
                 fut.set_result(fetch())
@@ -72,6 +73,11 @@ class Scanner:
     max_depth: int = MAX_DEPTH
     jobs: int = DEFAULT_JOBS
     memo: FetchMemo = field(default_factory=FetchMemo)
+    identified: IdentificationMemo | None = None     # made from kb on first use; one per Scanner (run)
+
+    def __post_init__(self) -> None:
+        if self.identified is None:
+            self.identified = IdentificationMemo(self.kb)
 
     # -- the steps, usable one by one (the gate composes them) ---------------------------------------
     def fetch(self, target: Target) -> Evidence:
@@ -120,11 +126,12 @@ class Scanner:
                 return UNAVAILABLE_WHEN_PINNED
             return self._dataset(ds, pins.get(key))
 
-        walk_lineage(ev, self.kb, graph, parent, dataset if self.follow_datasets else None, self.max_depth)
+        walk_lineage(ev, self.kb, graph, parent, dataset if self.follow_datasets else None, self.max_depth,
+                     self.identified)
         return graph
 
     def decide(self, ev: Evidence, graph: Mapping[str, GraphEntry], policy: Policy | None = None) -> Result:
-        return analyze(ev, graph, self.kb, policy or self.policy, self.now)
+        return analyze(ev, graph, self.kb, policy or self.policy, self.now, self.identified)
 
     def scan_one(self, target: Target | str) -> Result:
         raw = target if isinstance(target, str) else target.raw
@@ -173,14 +180,16 @@ class Scanner:
             knowledge_base={"hash": self.kb.digest, "records": len(self.kb)},
             policy=PolicyRef(self.policy.path, self.policy.name, self.policy.hash),
             evaluated_at=utc_stamp(self.now), context=dict(self.policy.context),
-            results=tuple(results))
+            results=tuple(results), kb=self.kb)
 
 
 def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], parent: Callable[[str], GraphEntry],
-                 dataset: Callable[[str], GraphEntry] | None, max_depth: int = MAX_DEPTH) -> None:
+                 dataset: Callable[[str], GraphEntry] | None, max_depth: int = MAX_DEPTH,
+                 identified: IdentificationMemo | None = None) -> None:
     """Fill `graph` with the base models `ev` names, to the roots (by `parent(id)`), and the datasets
     each card lists (by `dataset(id)`, keyed "dataset:<id>"). A fetch that raises is kept as its
     one-line reason: a parent or dataset that fails is a finding of its child, never a crash."""
+    memo = identified if identified is not None else IdentificationMemo(kb)
 
     def entry(fetch: Callable[[str], GraphEntry], repo_id: str) -> GraphEntry:
         try:
@@ -191,7 +200,7 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
     frontier = deque([(ev, 0)])      # breadth first: every repo is reached at its shallowest depth
     while frontier:
         node, depth = frontier.popleft()
-        card = _identify_cached(node, kb)[0].data
+        card = memo(node).card.data
         if dataset is not None:
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
                 key = "dataset:" + ds

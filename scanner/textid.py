@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, groupby, repeat
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from scanner.kb import KnowledgeBase, PACKAGE_DIR
 from scanner.textnorm import normalize
@@ -98,7 +98,7 @@ def shingles(tokens: Sequence[str], k: int = SHINGLE_WORDS) -> list[int]:
     """32-bit hashes (crc32) of the text's word k-grams, in text order."""
     if len(tokens) < k:
         return []
-    grams = map(" ".join, zip(*(tokens[i:] for i in range(k))))
+    grams = map(" ".join, zip(*(tokens[i:] for i in range(k)), strict=False))   # shifted: lengths differ
     return list(map(zlib.crc32, map(str.encode, grams)))
 
 
@@ -139,7 +139,7 @@ def _swapped(arr: array) -> bytes:  # pragma: no cover
 # reference data
 
 @functools.lru_cache(maxsize=2)
-def load_reference(path: str = str(REFERENCE_FILE)) -> Mapping[str, object]:
+def load_reference(path: str = str(REFERENCE_FILE)) -> Mapping[str, Any]:
     p = Path(path)
     if not p.is_file():
         return {"version": 0, "texts": []}
@@ -165,7 +165,7 @@ def _index(ref_key: str) -> _Index:
     ref = load_reference(ref_key)
     hashes: dict[str, tuple[tuple[str, str, float], ...]] = {}
     segments: list[_Segment] = []
-    for entry in ref.get("texts", []):  # type: ignore[union-attr]
+    for entry in ref.get("texts", []):
         parts = entry.get("segments") or [{"record": k, "label": entry["label"], "words": 1} for k in entry["records"]]
         total = sum(p.get("words", 0) for p in parts) or 1
         hashes[entry["normalized_sha256"]] = tuple(
@@ -188,7 +188,7 @@ def _index(ref_key: str) -> _Index:
         if not _LITTLE:  # pragma: no cover
             lists.byteswap()
         table = [tuple(map(int, x.split(","))) for x in idx["postings"].split(";")]
-        postings = dict(zip(grams, map(table.__getitem__, lists)))
+        postings = dict(zip(grams, map(table.__getitem__, lists), strict=False))
     return _Index(hashes, tuple(segments), postings)
 
 
@@ -333,8 +333,8 @@ def _near(tokens: list[str], markers: _Markers, kb: KnowledgeBase, index: _Index
 
         # The reference that explains most of the text, penalised a little for what of it is missing
         # (so BSD-2 beats BSD-3 on a BSD-2 text); ties go to the fuller coverage.
-        def score(i: int) -> float:
-            return matched[i] - 0.1 * (segs[i].size - matched[i])
+        def score(i: int) -> float:     # used in this iteration only
+            return matched[i] - 0.1 * (segs[i].size - matched[i])  # noqa: B023
         best = max(pool, key=lambda i: (score(i), matched[i] / segs[i].size, -i))
         pick = _resolve_version(best, pool, score, markers, kb, index)
         pick.matched = matched[pick.seg]
@@ -342,7 +342,7 @@ def _near(tokens: list[str], markers: _Markers, kb: KnowledgeBase, index: _Index
         pool = [i for i in pool if i != best and i != pick.seg]
         if pool:
             seg = pick.seg
-            remaining = remaining.difference([h for h, lst in zip(grams, lists) if seg in lst])
+            remaining = remaining.difference([h for h, lst in zip(grams, lists, strict=False) if seg in lst])
     order = sorted(picks, key=lambda p: next(j for j, lst in enumerate(lists) if p.seg in lst))
     return [_describe(p, tokens, lists, order, markers, kb, index) for p in order]
 
@@ -393,7 +393,7 @@ def _describe(pick: _Pick, tokens: list[str], lists: list[tuple[int, ...]], pick
         # The reference's span is where only it explains the text: 5-grams a license shares
         # with the use policy appended to it do not stretch the license over the policy.
         others = mine - {own}
-        exclusive = [h and others.isdisjoint(lst) for h, lst in zip(hit, lists)]
+        exclusive = [h and others.isdisjoint(lst) for h, lst in zip(hit, lists, strict=False)]
         if any(exclusive):
             span = exclusive
     else:

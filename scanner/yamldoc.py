@@ -47,7 +47,7 @@ def parse_document(text: str, where: str, error: Callable[[str], Exception], wha
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise error(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or node is None:
         raise error(f"{where}: {what}")
     return _dates_as_text(data), node
 

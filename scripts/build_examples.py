@@ -220,8 +220,8 @@ def build(out_dir: Path, shared_dir: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared",
-                        help="the shared directory holding corpus/ (default: ../shared)")
+    parser.add_argument("--shared", type=Path, default=cf.default_shared_dir(),
+                        help="the shared directory holding corpus/ (default: $MODELSCAN_SHARED, else ../shared)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "examples" / "hub",
                         help="where to write the snapshot (default: examples/hub)")
     args = parser.parse_args(argv)

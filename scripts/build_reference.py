@@ -48,7 +48,9 @@ LABELS = {
 
 
 def default_texts_dir() -> Path:
-    return ROOT.parent / "shared" / "corpus" / "license-texts"
+    from scanner._devpaths import license_texts_dir
+
+    return license_texts_dir()
 
 
 def build(texts_dir: Path, kb) -> dict:

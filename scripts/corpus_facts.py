@@ -41,9 +41,10 @@ if str(REPO_ROOT) not in sys.path:
 
 
 def default_shared_dir() -> Path:
-    """`../shared` beside the repository, else /work/shared."""
-    here = REPO_ROOT.parent / "shared"
-    return here if here.is_dir() else Path("/work/shared")
+    """`$MODELSCAN_SHARED`, else `../shared` beside the repository (scanner/_devpaths.py)."""
+    from scanner._devpaths import shared_dir
+
+    return shared_dir()
 
 
 DEFAULT_CORPUS_DIR = default_shared_dir() / "corpus" / "model-cards"

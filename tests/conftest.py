@@ -11,12 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-TEXTS = SHARED / "corpus" / "license-texts"
-EXAMPLES = ROOT / "examples" / "hub"
-NOW = "2026-11-28T00:00:00Z"
-
 # Before anything imports huggingface_hub: no side requests, no stray cache, no real token.
 _HOME = tempfile.mkdtemp(prefix="modelscan-test-hf-")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -26,7 +20,32 @@ os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HUGGING_FACE_HUB_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"   # a discard port: a test that forgets its fake Hub fails fast
+
+from support.paths import ROOT, SHARED, TEXTS  # noqa: E402 - the corpus, found one way (scanner/_devpaths.py)
+
+EXAMPLES = ROOT / "examples" / "hub"
+NOW = "2026-11-28T00:00:00Z"
 sys.path.insert(0, str(ROOT / "scripts"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say how many tests were skipped and why, grouped by reason, whatever the verbosity: a run
+    without the reference corpus must not look like a full one."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.write_sep("-", f"{len(skipped)} skipped")
+    for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        terminalreporter.write_line(f"{n:5d}  {reason}")
+    if not TEXTS.is_dir():
+        terminalreporter.write_line(f"the reference corpus was not found at {SHARED} "
+                                    "(set MODELSCAN_SHARED to its folder)")
 
 
 def reference_text(name: str) -> str:

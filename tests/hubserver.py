@@ -2,7 +2,7 @@
 
 It speaks the subset of the Hub HTTP API that the real ``huggingface_hub`` client uses for
 model/dataset metadata, file downloads, repo trees and model search, with the headers and error
-codes the client keys on (see ``research/hub-api.md``): point ``HfApi(endpoint=hub.url)`` or
+codes the client keys on (docs/architecture.md §4): point ``HfApi(endpoint=hub.url)`` or
 ``hf_hub_download(..., endpoint=hub.url)`` at it, or set ``HF_ENDPOINT`` before the first import.
 
     with FakeHub() as hub:

@@ -1,5 +1,5 @@
 """`modelscan check` / `modelscan record` end to end: the CLI as a subprocess, pointed at the fake
-Hub through HF_ENDPOINT (read at import, research/hub-api.md §2), with its own HF_HOME and
+Hub through HF_ENDPOINT (read at import, docs/architecture.md §4), with its own HF_HOME and
 MODELSCAN_CACHE. Repos come from the corpus fact records (scripts/corpus_facts.py)."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# Read by huggingface_hub at import (research/hub-api.md §2): no side request, no shared cache.
+# Read by huggingface_hub at import (docs/architecture.md §4): no side request, no shared cache.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-# Before huggingface_hub is imported: these are read once, at import (research/hub-api.md §2).
+# Before huggingface_hub is imported: these are read once, at import (docs/architecture.md §4).
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="hf_home_"))
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_XET"] = "1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,7 +38,8 @@ def identify(files, fmt) -> None:
         if not path.is_file():
             raise fail(f"{path}: no such file")
         fe = read_bounded(path)
-        entry = {"file": str(path), "status": fe.status, "size": fe.size, "sha256": fe.sha256, "matches": []}
+        entry: dict[str, Any] = {"file": str(path), "status": fe.status, "size": fe.size, "sha256": fe.sha256,
+                                 "matches": []}
         if fe.readable:
             if not (fe.text or "").strip():
                 entry["error"] = "empty"

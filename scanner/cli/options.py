@@ -99,7 +99,8 @@ def policy_options(f: F) -> F:
 def source_options(f: F) -> F:
     f = click.option("--snapshot", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Scan from a recorded snapshot directory (no network).")(f)
-    f = click.option("--offline", is_flag=True, help="No network: use the metadata cache only (like HF_HUB_OFFLINE=1).")(f)
+    f = click.option("--offline", is_flag=True,
+                     help="No network: use the metadata cache only (like HF_HUB_OFFLINE=1).")(f)
     f = click.option("--timeout", type=click.FloatRange(0.5, 600), default=15.0, show_default=True,
                      help="Read timeout per Hub request, seconds.")(f)
     f = click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True,

@@ -128,7 +128,8 @@ def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: 
     kb = load_kb_or_exit()
     hub, local = make_sources(opts)
     hub_rec, local_rec = _Recorder(hub), _Recorder(local)
-    scanner = Scanner(hub_rec, kb, policy, evaluation_time(opts.now), local=local_rec, follow_parents=not opts.no_lineage)
+    scanner = Scanner(hub_rec, kb, policy, evaluation_time(opts.now), local=local_rec,
+                      follow_parents=not opts.no_lineage)
     options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens,
                    prompt=prompt or runtime.DEFAULT_PROMPT)
 
@@ -192,6 +193,8 @@ def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline
     try:
         approval = ap.approve(r, ev, policy, fail_on, lock, lock_name or "the lockfile", local_path)
         if local_path is None:
+            if not (approval.repo_id and approval.sha):
+                raise runtime.SmokeError("fetch", "no Hub repo id and commit to fetch the files at")
             from scanner.smoke.fetch import download
             # Config and tokenizer first: custom code or an unknown architecture are caught before
             # any weights are fetched.

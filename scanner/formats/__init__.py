@@ -110,7 +110,10 @@ def purl(repo_id: str | None, sha: str | None) -> str | None:
 
 
 def license_record(kb: Any, ref: Mapping[str, Any] | Any):
-    """The knowledge-base record of a LicenseUse or a lineage node's {id, version, name}, or None."""
+    """The knowledge-base record of a LicenseUse or a lineage node's {id, version, name}, or None
+    (always None for a report that carries no knowledge base)."""
+    if kb is None:
+        return None
     record = getattr(ref, "record", None)
     if record:
         found = kb.get(record)

@@ -27,7 +27,6 @@ from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.spdx import is_supported_id
 from packageurl import PackageURL
 
-from scanner import kb as kbmod
 from scanner.formats import license_record, purl
 from scanner.formats.interface import Format
 from scanner.result import Report, Result
@@ -178,7 +177,7 @@ def _serial(report: Report) -> uuid.UUID:
 
 
 def bom_dict(report: Report, kb: Any = None) -> dict[str, Any]:
-    kb = kb if kb is not None else kbmod.load()
+    kb = kb if kb is not None else report.kb
     refs = _Refs()
     components = [_component(kb, r, refs) for r in report.results]
     tool = Component(type=ComponentType.APPLICATION, name=str(report.tool.get("name", "modelscan")),
@@ -195,7 +194,7 @@ def bom_dict(report: Report, kb: Any = None) -> dict[str, Any]:
         warnings.simplefilter("ignore")   # "no dependencies" and similar advice for software BOMs
         data = json.loads(JsonV1Dot6(bom).output_as_string())
     order = {str(c.bom_ref.value): i for i, c in enumerate(components)}
-    cards = {str(c.bom_ref.value): model_card(r) for c, r in zip(components, report.results)}
+    cards = {str(c.bom_ref.value): model_card(r) for c, r in zip(components, report.results, strict=True)}
     data["components"] = sorted(data.get("components") or [], key=lambda c: order.get(c.get("bom-ref"), len(order)))
     for comp in data["components"]:
         if comp.get("bom-ref") in cards:

@@ -1,4 +1,4 @@
-"""The JSON report (DESIGN.md contract; scanner/schemas/report.schema.json describes it)."""
+"""The JSON report (docs/architecture.md §2; scanner/schemas/report.schema.json describes it)."""
 
 from __future__ import annotations
 

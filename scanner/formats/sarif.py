@@ -80,7 +80,7 @@ def _logical(r: Result) -> dict[str, Any]:
 
 def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Mapping[str, Any] | None]]:
     """(SARIF location, the Result.locations entry it came from) for each place to report."""
-    out = []
+    out: list[tuple[dict[str, Any], Mapping[str, Any] | None]] = []
     for loc in r.locations:
         file = loc.get("file")
         if not file:

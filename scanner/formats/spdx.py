@@ -26,7 +26,6 @@ from spdx_tools.spdx.model import (Actor, ActorType, Annotation, AnnotationType,
                                    Relationship, RelationshipType, SpdxNoAssertion)
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
-from scanner import kb as kbmod
 from scanner.formats import license_record, purl
 from scanner.formats.interface import Format
 from scanner.result import Report, Result
@@ -184,7 +183,7 @@ def _namespace(report: Report) -> str:
 
 
 def spdx_document(report: Report, kb: Any = None) -> Document:
-    b = _Builder(report, kb if kb is not None else kbmod.load())
+    b = _Builder(report, kb if kb is not None else report.kb)
     for r in report.results:
         b.result(r)
     for r in report.results:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from typing import Any
 
 from rich import box
 from rich.console import Console, Group
@@ -29,9 +30,10 @@ def _lic(u: LicenseUse) -> str:
 
 def _lineage_tree(r: Result) -> Tree:
     """The base-model graph from the target down to its roots, each node with its own licenses."""
-    nodes = {n["id"]: n for n in r.lineage["nodes"]}
+    lineage = r.lineage or {}
+    nodes = {n["id"]: n for n in lineage.get("nodes", ())}
     children: dict[str, list[tuple[str, str]]] = {}
-    for e in r.lineage["edges"]:
+    for e in lineage.get("edges", ()):
         children.setdefault(e["child"], []).append((e["parent"], e["relation"]))
 
     def label(node_id: str, relation: str | None) -> str:
@@ -108,7 +110,7 @@ class TerminalFormat(Format):
         buf = io.StringIO()
         console = Console(file=buf, force_terminal=self.color, no_color=not self.color, width=self.width,
                           highlight=False, soft_wrap=False)
-        items = [_panel(r) for r in report.results]
+        items: list[Any] = [_panel(r) for r in report.results]
         if len(report.results) > 1:
             items.append(summary_table(report))
         console.print(Group(*items))

@@ -20,7 +20,7 @@ from scanner.evidence import Evidence, thaw
 from scanner.findings import Finding
 from scanner.gate.discover import Reference
 from scanner.gate.lock import Lock, LockEntry, drift, label, license_files, license_refs
-from scanner.policy.engine import RANK
+from scanner.vocab import RANK, verdict_from_rank
 from scanner.policy.model import Policy
 from scanner.result import Report, Result
 from scanner.scan import Scanner, failure_reason, utc_stamp
@@ -167,7 +167,7 @@ def with_findings(result: Result, extra: Sequence[Finding]) -> Result:
         return result
     findings = tuple(result.findings) + tuple(extra)
     worst = max(RANK[result.verdict], max(RANK[f.effect] for f in extra))
-    verdict = {0: "allow", 1: "review", 2: "deny"}[worst]
+    verdict = verdict_from_rank(worst)
     if verdict == result.verdict:
         reasons = tuple(result.reasons) + tuple(f.message for f in extra if worst and RANK[f.effect] == worst)
     else:
@@ -217,8 +217,11 @@ def progress_wanted(stream: Any = None) -> bool:
 @contextmanager
 def progress(total: int, what: str = "Scanning") -> Iterator[Callable[[Any], None]]:
     """A callback that advances a rich progress bar on stderr (a no-op where no bar is wanted)."""
+    def nothing(_: Any = None) -> None:
+        return None
+
     if total < 2 or not progress_wanted():
-        yield lambda _=None: None
+        yield nothing
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -226,4 +229,7 @@ def progress(total: int, what: str = "Scanning") -> Iterator[Callable[[Any], Non
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(what, total=total)
-        yield lambda _=None: bar.advance(task)
+
+        def advance(_: Any = None) -> None:
+            bar.advance(task)
+        yield advance

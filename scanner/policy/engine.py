@@ -16,8 +16,7 @@ from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
 from scanner.policy.model import Policy, expand_regions
 from scanner.result import Classification, LicenseUse, Obligation
-
-RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}   # how much a verdict or effect blocks
+from scanner.vocab import RANK, Effect, Verdict, verdict_from_rank
 
 
 def _lic_label(rec: LicenseRecord) -> str:
@@ -230,14 +229,14 @@ def evaluate_datasets(datasets: Iterable[Mapping[str, Any]], policy: Policy) -> 
                            severity="" if mode != "report" else "low",
                            evidence={"dataset": ds["id"], "licenses": [u.ref() for u in uses],
                                      "listed_by": ds.get("of")},
-                           effect={"deny": "deny", "review": "review"}.get(mode)))
+                           effect="deny" if mode == "deny" else "review" if mode == "review" else None))
     return out
 
 
 def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, ...], cls: Classification,
              prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime,
              datasets: Iterable[Mapping[str, Any]] = ()
-             ) -> tuple[str, tuple[str, ...], tuple[Finding, ...], tuple[Obligation, ...]]:
+             ) -> tuple[Verdict, tuple[str, ...], tuple[Finding, ...], tuple[Obligation, ...]]:
     findings: list[Finding] = list(prior)
     findings.extend(evaluate_datasets(datasets, policy))
     lists = policy.licenses
@@ -291,7 +290,7 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
                                 evidence={"rule": model_allowed if isinstance(model_allowed, str) else dict(model_allowed)}))
 
     worst = max((RANK[f.effect] for f in findings), default=0)
-    verdict = {0: "allow", 1: "review", 2: "deny"}[worst]
+    verdict = verdict_from_rank(worst)
     reasons = tuple(f.message for f in findings if RANK[f.effect] == worst and worst > 0)
     return verdict, reasons, tuple(findings), tuple(_dedupe(obligations))
 
@@ -329,7 +328,7 @@ def _apply_waivers(findings: list[Finding], repo_id: str | None, sha: str | None
             findings.append(Finding("waiver-expired", f"waiver for {what} (owner {w['owner']}) expired on {w['expires']}; "
                                     "it no longer applies", evidence=ev))
             continue
-        new_effect = None if w["verdict"] == "allow" else "review"
+        new_effect: Effect | None = None if w["verdict"] == "allow" else "review"
         changed = False
         out = []
         for f in findings:

@@ -7,7 +7,7 @@ import math
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -64,6 +64,7 @@ def _hash(raw: Mapping[str, Any]) -> str:
 def _non_finite(data: Any, path: tuple = ()) -> list[Any] | None:
     if isinstance(data, float) and not math.isfinite(data):
         return list(path)
+    items: Iterable[tuple[Any, Any]]
     if isinstance(data, dict):
         items = data.items()
     elif isinstance(data, (list, tuple)):

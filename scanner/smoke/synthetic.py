@@ -36,7 +36,7 @@ def make_tokenizer(vocab_size: int) -> Any:
                                    eos_token="</s>", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
 
 
-def _ids() -> dict[str, int]:
+def _ids() -> dict[str, Any]:
     return dict(pad_token_id=0, bos_token_id=2, eos_token_id=3)
 
 
@@ -53,6 +53,8 @@ def build(kind: str = "llama", size: str = "tiny", seed: int = 0, dtype: Any = N
     import transformers
 
     torch.manual_seed(seed)
+    config: Any
+    cls: Any
     if kind == "llama":
         config, cls = llama_config(size), transformers.LlamaForCausalLM
     elif kind == "bert":
@@ -60,8 +62,9 @@ def build(kind: str = "llama", size: str = "tiny", seed: int = 0, dtype: Any = N
                                          intermediate_size=64, max_position_embeddings=128, pad_token_id=0)
         cls = transformers.BertForMaskedLM
     elif kind == "t5":
-        config = transformers.T5Config(vocab_size=256, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-                                       decoder_start_token_id=0, **_ids())
+        t5: dict[str, Any] = dict(vocab_size=256, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                                  decoder_start_token_id=0, **_ids())
+        config = transformers.T5Config(**t5)
         cls = transformers.T5ForConditionalGeneration
     else:
         raise ValueError(f"unknown kind {kind!r} (llama, bert, t5)")

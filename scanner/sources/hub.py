@@ -93,9 +93,9 @@ class HubSource(Source):
         self.settings = settings or HubSettings()
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
         self.offline = _truthy(os.environ.get("HF_HUB_OFFLINE")) if offline is None else offline
-        if token is None:
+        if token is None or token is True:      # True: the client's token, as huggingface_hub reads it
             token = huggingface_hub.get_token()
-        self._token: str | None = token or None
+        self._token: str | None = token if isinstance(token, str) and token else None
         # Set when the Hub answers 401 "invalid credentials": the token is then sent no more (public
         # repos and their files are read anonymously) but still redacted from every message.
         self._token_rejected = False
@@ -252,7 +252,7 @@ class HubSource(Source):
                     if deadline.left() <= 0:
                         # The read timeout bounds each wait, not a server that trickles bytes.
                         raise HubRequestError(f"GET {path}: deadline reached after {total} bytes")
-                return file_evidence(path, b"".join(chunks), cap)
+                return file_evidence(path, b"".join(chunks), cap, keep_raw=self.cache is not None)
 
         try:
             return self._retry(f"GET {path}", call, deadline)
@@ -297,6 +297,7 @@ class HubSource(Source):
                 cache.save(repo_id, revision, info, files, kind, withhold=self._withheld(info, files))
             except OSError as exc:
                 issues.append(SourceIssue("file-unreadable", f"metadata cache not written: {exc.strerror or exc}"))
+        files = [replace(f, raw=None) if f.raw is not None else f for f in files]   # recorded: bytes not kept
         ev = evidence_from_info(raw, "hub", kind, revision, info, tuple(files), None, {},
                                 {"endpoint": _without_credentials(self.endpoint)})
         return replace(ev, issues=tuple(issues))
@@ -305,7 +306,7 @@ class HubSource(Source):
         if self.withhold is None:
             return frozenset()
         out = {f.path for f in files if f.readable and self.withhold(f.path, f.text or "")}
-        card = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
+        card = info["cardData"] if isinstance(info.get("cardData"), dict) else {}
         prompt = card.get("extra_gated_prompt")
         if isinstance(prompt, str) and self.withhold("extra_gated_prompt", prompt):
             out.add("extra_gated_prompt")
@@ -407,7 +408,7 @@ def _may_hide_a_base(info: Mapping[str, Any], card: Mapping[str, Any]) -> bool:
 
     if parents_of(card, info.get("tags") or ()):
         return False
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    config = info["config"] if isinstance(info.get("config"), dict) else {}
     family_licenses = family_licenses_for(str(config.get("model_type") or "").lower())
     if not family_licenses:
         return False

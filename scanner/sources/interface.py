@@ -18,5 +18,5 @@ class Source(ABC):
     def fetch_dataset(self, repo_id: str, revision: str | None = None) -> Evidence:
         raise TargetError(f"dataset {repo_id}: not available from the {self.name} source")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Release connections; the default has none."""

@@ -213,7 +213,7 @@ def evidence_from_info(target: str, source: str, kind: str, revision: str | None
     raw_siblings = info.get("siblings")
     for s in raw_siblings if isinstance(raw_siblings, list) else ():
         if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
-            lfs = s.get("lfs") if isinstance(s.get("lfs"), dict) else {}
+            lfs = s["lfs"] if isinstance(s.get("lfs"), dict) else {}
             siblings.append(Sibling(s["rfilename"], s.get("size"), s.get("blobId"), lfs.get("sha256")))
     card = info.get("cardData")
     cfg = config if config is not None else (info.get("config") if isinstance(info.get("config"), dict) else None)

@@ -71,7 +71,9 @@ def load_manifest(text: str, where: str) -> tuple[dict[str, Any], yaml.Node]:
     """The manifest data and its YAML node tree; ManifestError when it is not a valid manifest."""
     data, node = parse_document(text, where, ManifestError,
                                 "a manifest is a YAML mapping with 'version: 1' and 'deployments'")
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path) != ["version"], -len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path) != ["version"],
+                                                                   -len(e.absolute_path),
+                                                                   list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
         msg = err.message

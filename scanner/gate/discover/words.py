@@ -80,7 +80,8 @@ def commands(tokens: list[Tok], default_kind: str | None) -> tuple[list[Found], 
             found.append(Found(nxt.text, nxt, default_kind or MODEL_FLAGS[word], word))
         elif "=" in word and word.split("=", 1)[0] in MODEL_FLAGS:
             flag, val = word.split("=", 1)
-            found.append(Found(val, Tok(val, tok.line, tok.col + len(flag) + 1), default_kind or MODEL_FLAGS[flag], flag))
+            found.append(Found(val, Tok(val, tok.line, tok.col + len(flag) + 1), default_kind or MODEL_FLAGS[flag],
+                               flag))
         elif word == "--revision" and nxt is not None:
             revision = nxt.text
         elif word.startswith("--revision="):
