@@ -107,8 +107,8 @@ def share(outcomes: list[Outcome]) -> float:
 
 
 def report(outcomes: list[Outcome], verbose: bool = False) -> str:
-    lines = [f"scenarios: {len(outcomes)}  right: {sum(o.right for o in outcomes)}  "
-             f"share right: {share(outcomes):.1%}"]
+    lines = [(f"scenarios: {len(outcomes)}  right: {sum(o.right for o in outcomes)}  "
+             f"share right: {share(outcomes):.1%}")]
     unsafe = [o for o in outcomes if o.got == "allow" and o.scenario["expect"] != "allow"]
     lines.append(f"allowed where the reader says review/deny: {len(unsafe)}")
     fams: dict[str, list[Outcome]] = defaultdict(list)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import verdict_bench  # noqa: E402
+import verdict_bench
 
 DATA = verdict_bench.load_scenarios()
 SCENARIOS = DATA["scenarios"]
