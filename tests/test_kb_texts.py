@@ -103,10 +103,6 @@ NOT_A_TERM = {
     ("llama3", "military"): "the Llama 3 file appends its use policy; the ban is typed in llama3-aup",
     ("llama3", "critical-infrastructure"): "the Llama 3 file appends its use policy; typed in llama3-aup",
     ("llama3", "machine-generated"): "the Llama 3 file appends its use policy; typed in llama3-aup",
-    ("tencent-license@v1", "machine-generated"): "Exhibit A bans passing off outputs only inside the disinformation items",
-    ("tencent-license@v2", "machine-generated"): "as v1",
-    ("tencent-license@hunyuan3d-2.0", "machine-generated"): "as v1",
-    ("gemma-prohibited-use-policy", "medical-advice"): None,
 }
 
 
