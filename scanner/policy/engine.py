@@ -1,8 +1,8 @@
 """Evaluating licenses and their typed terms against the policy and its deployment context.
 
 Pure: (effective licenses, classification, findings so far, policy, knowledge base,
-evaluation time) -> (verdict, reasons, findings, obligations). One small function per
-term type; adding a rule type is a function here and a schema entry.
+evaluation time) -> (verdict, reasons, findings, obligations). The term checks come from the
+term registry (scanner/terms.py): adding a term type is one entry there.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
-from scanner.policy.model import Policy, expand_regions
+from scanner import terms
+from scanner.policy.model import Policy
+from scanner.terms import Check, TermRegistry
 from scanner.result import Classification, LicenseUse, Obligation
 
 RANK = {None: 0, "allow": 0, "review": 1, "deny": 2}   # how much a verdict or effect blocks
@@ -49,93 +51,11 @@ def license_list_verdict(rec: LicenseRecord, policy: Policy) -> tuple[str, str |
 
 
 # ---- term checks -----------------------------------------------------------------------------
-# Each returns (violated?, message). violated=None means the context lacks what is needed to decide.
+# The checks, their finding codes and default modes live in the term registry (scanner/terms.py).
 
-Check = Callable[[Term, Mapping[str, Any], Classification], tuple[bool | None, str]]
-
-
-def _mau(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    limit = int(term.get("users"))
-    users = ctx.get("monthly_active_users")
-    if users is None:
-        return None, f"the license's {limit:,} monthly-active-user threshold cannot be checked: context has no monthly_active_users"
-    if users > limit:
-        return True, f"{users:,} monthly active users exceed the license threshold of {limit:,}"
-    return False, f"stay at or below {limit:,} monthly active users (now {users:,}); above it a separate license is needed"
-
-
-def _revenue(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    limit = float(term.get("amount"))
-    cur = term.get("currency", "USD")
-    revenue = ctx.get("annual_revenue_usd")
-    if cur != "USD":
-        return None, f"revenue threshold in {cur} cannot be compared with annual_revenue_usd"
-    if revenue is None:
-        return None, f"the license's {cur} {limit:,.0f} revenue threshold cannot be checked: context has no annual_revenue_usd"
-    if revenue > limit:
-        return True, f"annual revenue of USD {revenue:,.0f} exceeds the license threshold of USD {limit:,.0f}"
-    return False, f"stay at or below USD {limit:,.0f} annual revenue; above it an enterprise license is needed"
-
-
-def _commercial(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    what = "research use only" if term.type == "research-only" else "non-commercial use only"
-    commercial = ctx.get("commercial")
-    if commercial is None:
-        return None, f"the license permits {what}: context does not say whether the use is commercial"
-    if commercial:
-        return True, f"the license permits {what} and the deployment is commercial"
-    return False, f"keep the use non-commercial ({what})"
-
-
-def _territory(term: Term, ctx: Mapping[str, Any], cls: Classification) -> tuple[bool | None, str]:
-    regions = expand_regions(term.get("regions"))
-    label = ", ".join(term.get("regions") or ())
-    mods = set(term.get("modalities") or ())
-    scope = term.get("scope")
-    if mods and not mods & set(cls.modalities):
-        return False, (f"rights withheld in {label} for {scope or 'some'} models do not apply: "
-                       f"this model handles {', '.join(cls.modalities)}")
-    basis_fields = {"domicile": ("domicile",), "deployment": ("deployment_regions",), "users": ("user_regions",)}
-    hits, missing = [], []
-    for basis in term.get("basis") or ():
-        for fld in basis_fields.get(basis, ()):
-            value = ctx.get(fld)
-            if value is None:
-                missing.append(fld)
-                continue
-            codes = [value] if isinstance(value, str) else list(value)
-            matched = sorted(c for c in codes if expand_regions([c]) & regions)
-            if matched:
-                hits.append(f"{fld}={','.join(matched)}")
-    what = f" for {scope} models" if scope else ""
-    if hits:
-        return True, f"the license withholds rights in {label}{what} and the context has {'; '.join(hits)}"
-    if missing:
-        return None, f"rights are withheld in {label}{what}: context lacks {', '.join(sorted(set(missing)))}"
-    return False, f"rights are withheld in {label}{what} (by {', '.join(term.get('basis') or ())}); the context is outside it"
-
-
-def _use_cases(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    banned = set(term.get("use_cases") or ())
-    cases = ctx.get("use_cases")
-    kind = "outputs may not be used for" if term.type == "output-use-restriction" else "the license forbids use for"
-    if cases is None:
-        return None, f"{kind}: {', '.join(sorted(banned))}; the context lists no use_cases"
-    clash = sorted(banned & set(cases))
-    if clash:
-        return True, f"{kind}: {', '.join(sorted(banned))}; the context lists {', '.join(clash)}"
-    return False, f"{kind}: {', '.join(sorted(banned))}"
-
-
-CHECKS: dict[str, tuple[Check, str]] = {
-    "mau-threshold": (_mau, "user-threshold-exceeded"),
-    "revenue-threshold": (_revenue, "revenue-threshold-exceeded"),
-    "non-commercial": (_commercial, "non-commercial-use"),
-    "research-only": (_commercial, "non-commercial-use"),
-    "territory-exclusion": (_territory, "territory-excluded"),
-    "output-use-restriction": (_use_cases, "output-use-restricted"),
-    "field-of-use": (_use_cases, "field-of-use-restricted"),
-}
+def checks(reg: TermRegistry | None = None) -> dict[str, tuple[Check, str]]:
+    """Term type -> (check, finding code), from the registry."""
+    return (reg or terms.registry()).checks()
 
 
 def _obligation_text(term: Term, rec: LicenseRecord) -> str:
@@ -150,8 +70,9 @@ def _obligation_text(term: Term, rec: LicenseRecord) -> str:
     return term.get("note") or t.replace("-", " ")
 
 
-def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy, cls: Classification
-                   ) -> tuple[list[Finding], list[Obligation]]:
+def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy, cls: Classification,
+                   reg: TermRegistry | None = None) -> tuple[list[Finding], list[Obligation]]:
+    table = checks(reg)
     findings: list[Finding] = []
     obligations: list[Obligation] = []
     ctx = policy.context
@@ -175,14 +96,15 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                                         f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec)}",
                                         evidence=ev, effect="review", license=rec.key))
                 continue
-            if mode == "enforce" and term.type in CHECKS:
-                check, code = CHECKS[term.type]
-                violated, message = check(term, ctx, cls)
+            if mode == "enforce" and term.type in table:
+                check, code = table[term.type]
+                outcome, message = check(term, ctx, cls)
                 if rec.kind == "use-policy":
                     message = message.replace("the license", "the use policy")
-                if violated:
-                    findings.append(Finding(code, f"{rec.name}: {message}", evidence=ev, effect="deny", license=rec.key))
-                elif violated is None:
+                if outcome in ("deny", "review"):
+                    findings.append(Finding(code, f"{rec.name}: {message}", evidence=ev, effect=outcome,
+                                            license=rec.key))
+                elif outcome == "unknown":
                     findings.append(Finding("term-needs-review", f"{rec.name}: {message}", evidence=ev,
                                             effect="review", license=rec.key))
                 else:
