@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 from typing import Mapping
 
-from scanner.classify import classify
+from scanner.classify import classify, modalities
 from scanner.evidence import Evidence
 from scanner.findings import RULES, Finding
 from scanner.identify import CardView, identify, merge_uses
@@ -34,12 +34,13 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
                      own_of=lambda e: _identify_cached(e, kb)[1].effective,
                      body_of=lambda e: _identify_cached(e, kb)[0].body, own=licenses.effective)
     findings.extend(lineage.findings)
-    effective, version_findings = expand_versions(merge_uses(licenses.effective + lineage.inherited), kb)
+    inherited_mods = _lineage_modalities(lineage, graph, kb, ev)
+    effective, version_findings = expand_versions(merge_uses(licenses.effective + lineage.inherited), kb,
+                                                  set(modalities(ev, card.data)) | inherited_mods)
     findings.extend(version_findings)
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
-    cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data,
-                   _lineage_modalities(lineage, graph, kb, ev))
+    cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data, inherited_mods)
     verdict, reasons, all_findings, obligations = evaluate(
         ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets,
         _notice_lines(ev, lineage, graph, kb))
@@ -53,7 +54,7 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
 def _lineage_modalities(lineage: Lineage, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, me: Evidence) -> set[str]:
     """The modalities of every model in the lineage above this one (from their evidence, or the name of
     one that could not be read), and those this model's name states."""
-    from scanner.classify import modalities, name_modalities
+    from scanner.classify import name_modalities
 
     out: set[str] = set(name_modalities(me.repo_id))
     for node in lineage.nodes:

@@ -11,6 +11,7 @@ link identified it); otherwise the finding only mentions it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Iterable
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord
@@ -33,8 +34,11 @@ def _names_no_version(use: LicenseUse, rec: LicenseRecord, kb: KnowledgeBase) ->
     return len([r for r in kb.versions(rec.id) if not r.is_placeholder]) > 1
 
 
-def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase
+def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase, modalities: Iterable[str] = ()
                     ) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
+    """`modalities`: those the model handles; a version that covers other modalities only (a 3D
+    license for a video model) is not one the model could be under."""
+    mods = set(modalities)
     out = list(effective)
     findings: list[Finding] = []
     present = {u.record for u in effective}
@@ -42,7 +46,8 @@ def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase
         rec = kb.get(use.record) if use.record else None
         if rec is None or not _names_no_version(use, rec, kb):
             continue
-        others = [r for r in kb.versions(rec.id) if r.key != rec.key and not r.is_placeholder]
+        others = [r for r in kb.versions(rec.id) if r.key != rec.key and not r.is_placeholder
+                  and (not r.covers_modalities or mods & set(r.covers_modalities))]
         candidates = [r for r in others if r.primary_text is not None]
         mentioned = [r for r in others if r.primary_text is None]
         for cand in candidates:
