@@ -82,7 +82,7 @@ def _obligation_text(term: Term, rec: LicenseRecord, notices: Mapping[str, str] 
             url = term.get("url") or rec.url or term.get("source")
             return (f'ship a "Notice" text file with every copy you distribute, containing the notice line that '
                     f"section {term.get('section')} of the license states" + (f" ({url})" if url else ""))
-        return _with_note("pass on the NOTICE file the model ships, with every copy you distribute", term)
+        return "pass on the NOTICE file the model ships, with every copy you distribute"
     if t == "display-notice" and term.get("text"):
         return _with_note(f"display \"{term.get('text')}\" prominently", term)
     if t == "attribution-notice" and term.get("text"):
