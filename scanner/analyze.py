@@ -36,7 +36,8 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     findings.extend(lineage.findings)
     inherited_mods = _lineage_modalities(lineage, graph, kb, ev)
     effective, version_findings = expand_versions(merge_uses(licenses.effective + lineage.inherited), kb,
-                                                  set(modalities(ev, card.data)) | inherited_mods)
+                                                  set(modalities(ev, card.data)) | inherited_mods,
+                                                  ev.last_modified)
     findings.extend(version_findings)
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None

@@ -5,17 +5,21 @@ several texts. The knowledge base resolves the bare name to one record (its defa
 but the model may be under any of them. Pure: the effective licenses -> the same plus the other
 candidate versions, and a finding naming them. A version whose primary text is not in the
 reference corpus is a candidate only when the repository points to it (its license text or a
-link identified it); otherwise the finding only mentions it.
+link identified it, or the repository is dated on or after a version named by its date);
+otherwise the finding only mentions it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Iterable
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord
 from scanner.result import LicenseUse
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Origins that name a license without pointing to a text: a label, a tag, a license name.
 _LABEL_METHODS = ("metadata", "alias")
@@ -34,10 +38,17 @@ def _names_no_version(use: LicenseUse, rec: LicenseRecord, kb: KnowledgeBase) ->
     return len([r for r in kb.versions(rec.id) if not r.is_placeholder]) > 1
 
 
-def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase, modalities: Iterable[str] = ()
-                    ) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
+def _dated_on_or_before(version: str | None, date: str | None) -> bool:
+    """A version named by its date (2026-04-01) that a repository dated on or after it may be under."""
+    return bool(version and date and _DATE.match(version) and _DATE.match(date[:10]) and date[:10] >= version)
+
+
+def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase, modalities: Iterable[str] = (),
+                    date: str | None = None) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
     """`modalities`: those the model handles; a version that covers other modalities only (a 3D
-    license for a video model) is not one the model could be under."""
+    license for a video model) is not one the model could be under. `date`: when the repository
+    was last changed (ISO); a dated version without a primary text here is a candidate when the
+    repository is as recent as it (the card's date points to it)."""
     mods = set(modalities)
     out = list(effective)
     findings: list[Finding] = []
@@ -48,8 +59,8 @@ def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase, modali
             continue
         others = [r for r in kb.versions(rec.id) if r.key != rec.key and not r.is_placeholder
                   and (not r.covers_modalities or mods & set(r.covers_modalities))]
-        candidates = [r for r in others if r.primary_text is not None]
-        mentioned = [r for r in others if r.primary_text is None]
+        candidates = [r for r in others if r.primary_text is not None or _dated_on_or_before(r.version, date)]
+        mentioned = [r for r in others if r not in candidates]
         for cand in candidates:
             policy = kb.use_policy_of(cand)
             for r in (cand, policy):
@@ -62,8 +73,9 @@ def expand_versions(effective: tuple[LicenseUse, ...], kb: KnowledgeBase, modali
                    + (f"it could be under {names} and is held to the strictest of them"
                       if candidates else f"it is read as {_label(rec)}"))
         if mentioned:
-            message += (f"; {', '.join(_label(r) for r in mentioned)} also exist(s) but no primary text of "
-                        "them was checked, so they count only if the repository points to them")
+            listed = ", ".join(_label(r) for r in mentioned)
+            message += (f"; {listed} {'is' if len(mentioned) == 1 else 'are'} not held against it: no primary text "
+                        "of that version was checked here, and the repository does not point to it")
         findings.append(Finding("license-version-unspecified", message, evidence={
             "license": rec.ref(), "candidates": [r.ref() for r in [rec, *candidates]],
             "not_candidates": [r.ref() for r in mentioned],

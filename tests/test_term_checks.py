@@ -200,3 +200,101 @@ def test_unverified_use_policy_is_reviewed(key):
 
 def test_there_are_unverified_use_policies_to_check():
     assert [r.key for r in KB if r.kind == "use-policy" and not r.verified]
+
+
+# --- a license named without its version ------------------------------------------------------------
+
+from scanner.result import Origin  # noqa: E402
+from scanner.versions import expand_versions  # noqa: E402
+
+MULTI = sorted({r.id for r in KB if len(KB.versions(r.id)) > 1})
+ALL_MODALITIES = ("text", "image", "audio", "video", "3d")
+
+
+def _label_use(rec, kind="card", method="metadata"):
+    return LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category,
+                      origins=(Origin(kind, "cardData.license", method, 1.0, rec.id),))
+
+
+@pytest.mark.parametrize("license_id", MULTI)
+def test_label_without_version_is_held_to_every_version_with_a_text_here(license_id):
+    default = KB.resolve(license_id)
+    expanded, findings = expand_versions((_label_use(default),), KB, ALL_MODALITIES)
+    keys = {u.record for u in expanded}
+    with_text = {r.key for r in KB.versions(license_id) if r.primary_text is not None}
+    assert with_text | {default.key} <= keys
+    without = {r.key for r in KB.versions(license_id) if r.primary_text is None and r.key != default.key}
+    assert not (without & keys)
+    finding, = findings
+    assert finding.code == "license-version-unspecified" and finding.effect is None
+    mentioned = {f"{r['id']}@{r['version']}" for r in finding.evidence["not_candidates"]}
+    assert {KB.get(k).id + "@" + KB.get(k).version for k in without} == mentioned
+    # a repository dated after a dated version without a text points to it
+    later, _ = expand_versions((_label_use(default),), KB, ALL_MODALITIES, date="2099-01-01T00:00:00Z")
+    dated = {r.key for r in KB.versions(license_id) if r.primary_text is None and re.match(r"\d{4}-\d\d-\d\d$", r.version or "")}
+    assert dated <= {u.record for u in later}
+
+
+@pytest.mark.parametrize("license_id", MULTI)
+def test_a_text_or_a_link_fixes_the_version(license_id):
+    default = KB.resolve(license_id)
+    for kind, method in (("file", "exact"), ("card-license-link", "metadata")):
+        expanded, findings = expand_versions((_label_use(default, kind, method),), KB, ALL_MODALITIES)
+        assert [u.record for u in expanded] == [default.key] and findings == ()
+
+
+def test_a_version_for_other_modalities_is_not_a_candidate():
+    scoped = [r for r in KB if r.covers_modalities]
+    assert scoped
+    for rec in scoped:
+        default = KB.resolve(rec.id)
+        other = [m for m in ALL_MODALITIES if m not in rec.covers_modalities]
+        expanded, _ = expand_versions((_label_use(default),), KB, other)
+        assert rec.key not in {u.record for u in expanded}
+        expanded, _ = expand_versions((_label_use(default),), KB, rec.covers_modalities)
+        assert rec.key in {u.record for u in expanded}
+
+
+# --- modality-scoped territory clauses, and modalities through lineage ------------------------------
+
+def _scoped_territories():
+    return [p for p in with_term("territory-exclusion") if KB.get(p.values[0]).terms[p.values[1]].get("modalities")]
+
+
+@pytest.mark.parametrize("key,index", _scoped_territories())
+def test_modality_scoped_territory_clause_turns_on_the_modalities(tmp_path, key, index):
+    term = KB.get(key).terms[index]
+    region = sorted(term.get("regions"))[0]
+    region = "DE" if region in ("EU", "EEA") else region
+    ctx = {"domicile": region, "deployment_regions": [region], "user_regions": [region]}
+    scoped = list(term.get("modalities"))
+    found, _ = run_term(tmp_path, key, index, ctx, modalities=["text", *scoped])
+    assert effects(found) == [("territory-excluded", "deny")]
+    others = [m for m in ("text", "audio") if m not in scoped]
+    found, obligations = run_term(tmp_path, key, index, ctx, modalities=others)
+    assert found == [] and obligations
+
+
+def test_scoped_territory_clauses_exist():
+    assert _scoped_territories()
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("bartowski/Llama-3.2-11B-Vision-Instruct-GGUF", ("image", "text")),
+    ("Qwen/Qwen2-VL-7B-Instruct", ("image", "text")),
+    ("TheBloke/Llama-2-7B-GGUF", ()),
+    ("someone/revision-model", ()),          # 'vision' inside a word is not the token
+])
+def test_name_modalities(name, expected):
+    from scanner.classify import name_modalities
+    assert name_modalities(name) == expected
+
+
+def test_classification_includes_inherited_modalities():
+    from scanner.classify import classify
+    from scanner.evidence import Evidence
+    ev = Evidence(target="x/y", source="local", repo_id="x/y")
+    cls = classify(ev, ev, (), {}, {"image", "text"})
+    assert cls.modalities == ("image", "text")
+    assert any("inherited" in e for e in cls.evidence)
+    assert classify(ev, ev, (), {}).modalities == ("text",)

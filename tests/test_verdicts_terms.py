@@ -127,3 +127,20 @@ def test_region_typos_in_a_policy_file_get_a_did_you_mean(tmp_path):
     assert proc.returncode == 2
     assert "p.yaml:4: context.user_regions.1: 'UK' is not an ISO 3166-1 alpha-2" in proc.stderr
     assert "did you mean GB?" in proc.stderr
+
+
+@pytest.mark.parametrize("context,message", [
+    ("{production: maybe}", "deployments.0.context.production: 'maybe' is not of type 'boolean'"),
+    ("{third_party_access: true, user_regions: [UK]}", "did you mean GB?"),
+    ("{use_cases: [tracking, employment, law-enforcement]}", None),
+])
+def test_manifest_takes_the_new_context_keys(context, message):
+    from scanner.gate.manifest import ManifestError, load_manifest
+    text = f"version: 1\ndeployments:\n  - name: a\n    context: {context}\n    models: [org/x]\n"
+    if message is None:
+        data, _ = load_manifest(text, "modelscan.yaml")
+        assert data["deployments"][0]["context"]
+        return
+    with pytest.raises(ManifestError) as err:
+        load_manifest(text, "modelscan.yaml")
+    assert str(err.value).startswith("modelscan.yaml:4: ") and message in str(err.value)
