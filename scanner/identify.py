@@ -116,9 +116,10 @@ def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: Knowledg
         rec = kb.resolve(value_s)
         if rec is not None and not rec.is_placeholder:
             # a license_name naming a version of the label's license (c4ai-cc-by-nc beside cc-by-nc-4.0) says which
-            named = kb.resolve(name) if isinstance(name, str) else None
-            if named is not None and named.id == rec.id and named.key != rec.key:
-                uses.append(_use(named, Origin("card-license-name", "cardData.license_name", "alias", 1.0, name)))
+            versioned = kb.resolve(name) if isinstance(name, str) else None
+            if versioned is not None and versioned.id == rec.id and versioned.key != rec.key:
+                uses.append(_use(versioned, Origin("card-license-name", "cardData.license_name", "alias", 1.0,
+                                                   str(name))))
                 continue
             uses.append(_use(rec, Origin("card", "cardData.license", "metadata", 1.0, value_s)))
             continue

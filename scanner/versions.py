@@ -12,8 +12,8 @@ otherwise the finding only mentions it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord

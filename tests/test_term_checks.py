@@ -204,8 +204,8 @@ def test_there_are_unverified_use_policies_to_check():
 
 # --- a license named without its version ------------------------------------------------------------
 
-from scanner.result import Origin  # noqa: E402
-from scanner.versions import expand_versions  # noqa: E402
+from scanner.result import Origin
+from scanner.versions import expand_versions
 
 MULTI = sorted({r.id for r in KB if len(KB.versions(r.id)) > 1})
 ALL_MODALITIES = ("text", "image", "audio", "video", "3d")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
