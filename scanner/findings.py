@@ -44,6 +44,10 @@ _RULES = [
     Rule("license-text-modified", "License text modified", "medium",
          "A license file is a known license with passages added or changed (a clause added, a name swapped in). "
          "The added passages are shown; read them: they may add or change terms."),
+    Rule("license-version-unspecified", "License named without its version", "low",
+         "The card names a license whose id covers several texts without saying which. The model is held to the "
+         "strictest of the versions it could be under (those with a primary text checked here, or the one the "
+         "repository points to); the others are only mentioned. Add a license link or the license text."),
     Rule("license-from-gate-prompt", "License identified from the access-gate prompt", "info",
          "The license was identified from the text users accept in the Hub's access gate."),
     # terms against the deployment context (the term checks' own codes come from scanner/terms.py)

@@ -16,8 +16,9 @@ A check reads a term and the context and returns (outcome, message):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from scanner.regions import REGIONS, expand_regions
 
@@ -350,7 +351,7 @@ class TermRegistry:
     def add_context(self, key: ContextKey) -> None:
         self._context[key.name] = key
 
-    def copy(self) -> "TermRegistry":
+    def copy(self) -> TermRegistry:
         return TermRegistry(tuple(self._types.values()), tuple(self._context.values()))
 
     def __iter__(self) -> Iterator[TermType]:
@@ -385,7 +386,7 @@ class TermRegistry:
                 out.setdefault(t.finding.code, t.finding)
         return list(out.values())
 
-    def with_type(self, term_type: TermType) -> "TermRegistry":
+    def with_type(self, term_type: TermType) -> TermRegistry:
         reg = self.copy()
         reg.register(term_type)
         return reg
@@ -444,5 +445,17 @@ def _copy(schema: Any) -> Any:
     return schema
 
 
-__all__ = ["CONTEXT_KEYS", "ContextKey", "FindingSpec", "REGISTRY", "TERM_TYPES", "TermRegistry", "TermType",
-           "USE_CASES", "context_schema", "region_schema", "registry", "term_schema"]
+__all__ = [
+    "CONTEXT_KEYS",
+    "REGISTRY",
+    "TERM_TYPES",
+    "USE_CASES",
+    "ContextKey",
+    "FindingSpec",
+    "TermRegistry",
+    "TermType",
+    "context_schema",
+    "region_schema",
+    "registry",
+    "term_schema",
+]

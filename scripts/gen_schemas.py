@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scanner import schemagen  # noqa: E402
+from scanner import schemagen
 
 
 def main(argv: list[str]) -> int:

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 from jsonschema import Draft202012Validator
 
-from conftest import ROOT
 from scanner import schemagen, terms
 from scanner.findings import RULES, Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
@@ -164,3 +164,12 @@ def test_registry_refuses_inconsistent_entries():
         reg.register(terms.TermType("y-term", "y", "enforce", _always_review))          # check without a code
     with pytest.raises(ValueError):
         reg.register(terms.TermType("z-term", "z", mode="sometimes"))
+
+
+def test_region_codes_are_iso_3166_alpha_2_plus_groups():
+    from scanner import regions
+    assert len(regions.ISO_3166_1) == len(set(regions.ISO_3166_1)) == 249
+    assert all(len(c) == 2 and c.isupper() for c in regions.ISO_3166_1)
+    assert "GB" in regions.REGIONS and "UK" not in regions.REGIONS and "EL" not in regions.REGIONS
+    assert set(regions.EEA) - set(regions.EU) == {"IS", "LI", "NO"}
+    assert regions.did_you_mean("uk") == "GB" and regions.did_you_mean("XX") is None

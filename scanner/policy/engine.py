@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
@@ -58,10 +58,41 @@ def checks(reg: TermRegistry | None = None) -> dict[str, tuple[Check, str]]:
     return (reg or terms.registry()).checks()
 
 
-def _obligation_text(term: Term, rec: LicenseRecord) -> str:
+def _where(term: Term, rec: LicenseRecord) -> str:
+    """Where the license states a term: its section and a URL, in words."""
+    section = term.get("section")
+    url = term.get("url") or rec.url or term.get("source")
+    if section and url:
+        return f"section {section} of the license ({url})"
+    return f"section {section} of the license" if section else (url or "the license")
+
+
+def _with_note(text: str, term: Term) -> str:
+    return text + (f" ({term.get('note')})" if term.get("note") else "")
+
+
+def _obligation_text(term: Term, rec: LicenseRecord, notices: Mapping[str, str] | None = None) -> str:
+    """What the deployer must do, in their words; a required statement is printed word for word."""
     t = term.type
-    if t in ("attribution-notice", "display-notice") and term.get("text"):
-        return f"display \"{term.get('text')}\"" + (f" ({term.get('note')})" if term.get("note") else "")
+    if t == "notice-file":
+        line = (notices or {}).get(rec.key) or term.get("text")
+        if line:
+            return f'ship a "Notice" text file with every copy you distribute, containing: "{line}"'
+        if term.get("section"):
+            url = term.get("url") or rec.url or term.get("source")
+            return (f'ship a "Notice" text file with every copy you distribute, containing the notice line that '
+                    f"section {term.get('section')} of the license states" + (f" ({url})" if url else ""))
+        return "pass on the NOTICE file the model ships, with every copy you distribute"
+    if t == "display-notice" and term.get("text"):
+        return _with_note(f"display \"{term.get('text')}\" prominently", term)
+    if t == "attribution-notice" and term.get("text"):
+        return _with_note(f"give this attribution: \"{term.get('text')}\"", term)
+    if t == "publication-statement":
+        return _with_note(f"publications about the model or its results must state: \"{term.get('text')}\"", term)
+    if t == "ai-content-disclosure":
+        return _with_note("disclose to people that content the model generates is machine-generated", term)
+    if t == "unilateral-update":
+        return _with_note(f"the licensor may update these terms: check the current ones ({_where(term, rec)})", term)
     if t == "derivative-naming":
         return f"names of derivative models must begin with \"{term.get('prefix')}\""
     if t == "acceptable-use-policy":
@@ -71,7 +102,10 @@ def _obligation_text(term: Term, rec: LicenseRecord) -> str:
 
 
 def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy, cls: Classification,
-                   reg: TermRegistry | None = None) -> tuple[list[Finding], list[Obligation]]:
+                   reg: TermRegistry | None = None, notices: Mapping[str, str] | None = None
+                   ) -> tuple[list[Finding], list[Obligation]]:
+    """Findings and obligations of every typed term; `notices` maps a record key to the notice line
+    read from the license text the repository (or its base) ships (scanner/notices.py)."""
     table = checks(reg)
     findings: list[Finding] = []
     obligations: list[Obligation] = []
@@ -93,7 +127,7 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                 continue
             if mode == "review":
                 findings.append(Finding("term-needs-review",
-                                        f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec)}",
+                                        f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec, notices)}",
                                         evidence=ev, effect="review", license=rec.key))
                 continue
             if mode == "enforce" and term.type in table:
@@ -110,7 +144,8 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                 else:
                     obligations.append(Obligation(term.type, label, message, term.get("source"), rec.ref()))
                 continue
-            obligations.append(Obligation(term.type, label, _obligation_text(term, rec), term.get("source"), rec.ref()))
+            obligations.append(Obligation(term.type, label, _obligation_text(term, rec, notices), term.get("source"),
+                                          rec.ref()))
     return findings, obligations
 
 
@@ -158,18 +193,20 @@ def evaluate_datasets(datasets: Iterable[Mapping[str, Any]], policy: Policy) -> 
 
 def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, ...], cls: Classification,
              prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime,
-             datasets: Iterable[Mapping[str, Any]] = ()
+             datasets: Iterable[Mapping[str, Any]] = (), notices: Mapping[str, str] | None = None
              ) -> tuple[str, tuple[str, ...], tuple[Finding, ...], tuple[Obligation, ...]]:
     findings: list[Finding] = list(prior)
     findings.extend(evaluate_datasets(datasets, policy))
     lists = policy.licenses
     licenses_seen = False
     for use in effective:
-        if use.kind == "use-policy":
-            continue
-        licenses_seen = True
         rec = kb.get(use.record) if use.record else None
         chain = {"via": list(use.via)} if use.via else {}
+        if use.kind == "use-policy":     # not matched against the license lists, but reviewed when unverified
+            if rec is not None and not rec.verified:
+                _unverified(findings, rec, lists, chain)
+            continue
+        licenses_seen = True
         if rec is None or rec.is_placeholder:
             verdict = lists.get("unknown", "review")
             code = "license-unresolved" if rec is None else "license-unknown"
@@ -188,14 +225,11 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
             findings.append(Finding("license-needs-review", f"{rec.name} needs review: {why}",
                                     evidence=ev, effect="review", license=rec.key))
         if not rec.verified:
-            uv = lists.get("unverified", "review")
-            if uv != "allow":
-                findings.append(Finding("license-unverified", f"{rec.name}: terms not verified against primary sources",
-                                        evidence={"license": rec.ref(), **chain}, effect=uv, license=rec.key))
+            _unverified(findings, rec, lists, chain)
     if not licenses_seen:
         findings.append(Finding("license-unknown", "no license identified for the weights",
                                 effect=lists.get("unknown", "review")))
-    term_findings, obligations = evaluate_terms(effective, kb, policy, cls)
+    term_findings, obligations = evaluate_terms(effective, kb, policy, cls, notices=notices)
     findings.extend(term_findings)
 
     models = policy.models
@@ -216,6 +250,13 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
     verdict = {0: "allow", 1: "review", 2: "deny"}[worst]
     reasons = tuple(f.message for f in findings if RANK[f.effect] == worst and worst > 0)
     return verdict, reasons, tuple(findings), tuple(_dedupe(obligations))
+
+
+def _unverified(findings: list[Finding], rec: LicenseRecord, lists: Mapping[str, Any], chain: Mapping[str, Any]) -> None:
+    uv = lists.get("unverified", "review")
+    if uv != "allow":
+        findings.append(Finding("license-unverified", f"{rec.name}: terms not verified against primary sources",
+                                evidence={"license": rec.ref(), **chain}, effect=uv, license=rec.key))
 
 
 def _dedupe(obligations: Iterable[Obligation]) -> list[Obligation]:
