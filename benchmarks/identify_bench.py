@@ -52,7 +52,12 @@ EXPECTED = {
     "tencent-hunyuan-v1.LICENSE.txt": ("tencent-license@v1",),
     "tencent-hunyuan-v2.LICENSE.txt": ("tencent-license@v2",),
     "databricks-open-model.LICENSE.txt": ("databricks-open-model-license",),
-    "nvidia-open-model.LICENSE.txt": ("nvidia-open-model-license",),
+    "nvidia-open-model.LICENSE.txt": ("nvidia-open-model-license@2025-04-28",),
+    "tencent-hunyuan-3d-2.0.LICENSE.txt": ("tencent-license@hunyuan3d-2.0",),
+    "exaone-ai-model-1.1-nc.LICENSE.txt": ("exaone",),
+    "kimi-modified-mit.LICENSE.txt": ("modified-mit",),
+    "bilibili-model-ula.LICENSE.txt": ("bilibili-model-use-license",),
+    "ltxv-open-weights-2025-05-05.LICENSE.txt": ("ltxv-open-weights",),
     "falcon-2-11b.LICENSE.txt": ("falcon-2-11b-tii-license-1.0",),
 }
 
@@ -90,7 +95,11 @@ SCANCODE_KEYS = {
     "stable-diffusion-2022-08-22": "creativeml-openrail-m",
     "stability-ai-community-2024": "stabilityai-ai-community",
     "stability-ai-nc-2023-12-06": "stabilityai-nc-research-community",
-    "nvidia-open-model-2025-04-28": "nvidia-open-model-license",
+    "nvidia-open-model-2025-04-28": "nvidia-open-model-license@2025-04-28",
+    "tencent-hunyuan-3d-2.0-cla": "tencent-license@hunyuan3d-2.0", "exaone-ai-model-1.1-nc": "exaone",
+    "moonshot-ai-modified-mit-2025": "modified-mit", "hyperclova-x-seed-2025": "hyperclova-x-seed",
+    "openatom-model-1.0": "openatom-model-1.0", "bilibili-model-ula-2025-09-09": "bilibili-model-use-license",
+    "ltxv-owl-2025-05-05": "ltxv-open-weights", "llama-license-2023": "llama1", "fair-ai-public-1.0": "faipl-1.0",
     "falcon-2-11b-1.0": "falcon-2-11b-tii-license-1.0", "qwen-2024": "qwen",
     "tongyi-qianwen-2023": "tongyi-qianwen", "deepseek-la-1.0": "deepseek",
 }

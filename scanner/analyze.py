@@ -9,15 +9,16 @@ import datetime as dt
 import threading
 from typing import Mapping
 
-from scanner.classify import classify
+from scanner.classify import classify, modalities
 from scanner.evidence import Evidence
 from scanner.findings import RULES, Finding
 from scanner.identify import Identification, identify, merge_uses
 from scanner.kb import KnowledgeBase
-from scanner.lineage import GraphEntry, derive
+from scanner.lineage import GraphEntry, Lineage, derive
 from scanner.policy.engine import evaluate
 from scanner.policy.model import Policy
 from scanner.result import Classification, Licenses, Result
+from scanner.versions import expand_versions
 
 
 class IdentificationMemo:
@@ -57,17 +58,65 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
                      own_of=lambda e: memo(e).licenses.effective,
                      body_of=lambda e: memo(e).card.body, own=licenses.effective)
     findings.extend(lineage.findings)
-    effective = merge_uses(licenses.effective + lineage.inherited)
+    inherited_mods = _lineage_modalities(lineage, graph, memo, ev)
+    effective, version_findings = expand_versions(merge_uses(licenses.effective + lineage.inherited), kb,
+                                                  set(modalities(ev, card.data)) | inherited_mods,
+                                                  ev.last_modified)
+    findings.extend(version_findings)
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
-    cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data)
+    cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data, inherited_mods)
     verdict, reasons, all_findings, obligations = evaluate(
-        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets)
+        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets,
+        _notice_lines(ev, lineage, graph, memo))
     return Result(
         target=ev.target, repo_id=ev.repo_id, revision=ev.revision, sha=ev.sha, source=ev.source, verdict=verdict,
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
         lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None)
+
+
+def _lineage_modalities(lineage: Lineage, graph: Mapping[str, GraphEntry], memo: IdentificationMemo,
+                        me: Evidence) -> set[str]:
+    """The modalities of every model in the lineage above this one (from their evidence, or the name of
+    one that could not be read), and those this model's name states."""
+    from scanner.classify import name_modalities
+
+    out: set[str] = set(name_modalities(me.repo_id))
+    for node in lineage.nodes:
+        node_id = str(node.get("id")) if isinstance(node, Mapping) else ""
+        node_ev = graph.get(node_id)
+        if isinstance(node_ev, Evidence):
+            if node_ev is not me:
+                out.update(modalities(node_ev, memo(node_ev).card.data))
+        else:                            # a base that could not be read: its name is all there is
+            out.update(name_modalities(node_id))
+    return out
+
+
+def _notice_lines(me: Evidence, lineage: Lineage, graph: Mapping[str, GraphEntry], memo: IdentificationMemo
+                  ) -> dict[str, str]:
+    """Record key -> the notice line its license text requires, read from the license texts this
+    model and its bases ship (files and the access-gate prompt) that were identified as that record."""
+    from scanner.notices import notice_line
+
+    chain = [me] + [e for n in lineage.nodes if isinstance(e := graph.get(str(n.get("id"))), Evidence) and e is not me]
+    out: dict[str, str] = {}
+    for node_ev in chain:
+        ident = memo(node_ev)
+        card, files = ident.card, ident.files
+        for fm in files:
+            if fm.path == "cardData.extra_gated_prompt":
+                prompt = (card.data or {}).get("extra_gated_prompt")
+                text = prompt if isinstance(prompt, str) else None
+            else:
+                fe = node_ev.file(fm.path.split("#", 1)[0])
+                text = fe.text if fe is not None and fe.readable else None
+            for m in fm.matches:
+                key = m.get("record")
+                if text and key and key not in out and (line := notice_line(text)):
+                    out[key] = line
+    return out
 
 
 def error_result(target: str, message: str, suggestions: tuple[str, ...] = (), repo_id: str | None = None,

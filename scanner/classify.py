@@ -65,6 +65,20 @@ def modalities(ev: Evidence, card: Mapping[str, Any] | None = None) -> tuple[str
     return tuple(sorted(mods)) or ("text",)
 
 
+_NAME_MODALITIES = {"vision": ("text", "image"), "vl": ("text", "image"), "multimodal": ("text", "image")}
+
+
+def name_modalities(name: str | None) -> tuple[str, ...]:
+    """Modalities a model name states (Llama-3.2-11B-Vision, Qwen2-VL): a quantization often keeps
+    the name and little else."""
+    import re
+
+    mods: set[str] = set()
+    for token in re.split(r"[^a-z0-9]+", (name or "").lower()[-200:]):
+        mods.update(_NAME_MODALITIES.get(token, ()))
+    return tuple(sorted(mods))
+
+
 def openness(root: Evidence) -> tuple[str, list[str]]:
     repo = root.repo_id or ""
     for entry in _known_releases():
@@ -104,9 +118,17 @@ _LABELS = {"fully-open": "Fully open", "open-weights": "Open weights", "closed":
 
 
 def classify(ev: Evidence, root: Evidence, effective: Iterable[LicenseUse],
-             card: Mapping[str, Any] | None = None) -> Classification:
+             card: Mapping[str, Any] | None = None, inherited_modalities: Iterable[str] = ()) -> Classification:
+    """`inherited_modalities`: those of the models this one derives from (a quantization of a vision
+    model handles images whatever its own card says)."""
     effective = tuple(effective)
     open_, open_ev = openness(root)
     free, free_ev = license_freedom(effective)
     label = f"{_LABELS[open_]}, {free} license" if free != "unknown" else f"{_LABELS[open_]}, license unknown"
-    return Classification(open_, free, label, tuple(open_ev + free_ev), modalities(ev, card))
+    own = modalities(ev, card)
+    inherited = set(inherited_modalities) - set(own)
+    mods = tuple(sorted(set(own) | inherited))
+    evidence = open_ev + free_ev
+    if inherited:
+        evidence.append(f"modalities {', '.join(sorted(inherited))} inherited from the base model(s)")
+    return Classification(open_, free, label, tuple(evidence), mods)

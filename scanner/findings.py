@@ -1,13 +1,15 @@
 """The registry of finding codes: one place with a title, a default severity and help text.
 
-SARIF rules, the docs and the JSON Schema's enum are generated from this table, so a
-new finding is one entry here.
+The codes a term check raises come from the term-type registry (scanner/terms.py) and are
+placed among the term findings here. SARIF rules are built from this table at run time and
+the report schema's code enum is written from it by scripts/gen_schemas.py (a test keeps the
+committed schema current).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from scanner.vocab import EFFECTS, SEVERITIES, Effect, Severity  # noqa: F401 - EFFECTS, SEVERITIES re-exported
 
@@ -41,21 +43,15 @@ _RULES = [
     Rule("license-text-modified", "License text modified", "medium",
          "A license file is a known license with passages added or changed (a clause added, a name swapped in). "
          "The added passages are shown; read them: they may add or change terms."),
+    Rule("license-version-unspecified", "License named without its version", "low",
+         "The card names a license whose id covers several texts without saying which. The model is held to the "
+         "strictest of the versions it could be under (those with a primary text checked here, or the one the "
+         "repository points to); the others are only mentioned. Add a license link or the license text."),
     Rule("license-from-gate-prompt", "License identified from the access-gate prompt", "info",
          "The license was identified from the text users accept in the Hub's access gate."),
-    # terms against the deployment context
-    Rule("non-commercial-use", "Commercial use not permitted", "high",
-         "The license forbids commercial use (non-commercial or research-only) and the deployment context is commercial."),
-    Rule("user-threshold-exceeded", "Monthly active users above the license threshold", "high",
-         "Above this number of monthly active users the license requires a separate agreement with the licensor."),
-    Rule("revenue-threshold-exceeded", "Annual revenue above the license threshold", "high",
-         "Above this annual revenue the license requires a separate (enterprise) agreement."),
-    Rule("territory-excluded", "Deployment in an excluded territory", "high",
-         "The license or its use policy withholds rights in a territory that the deployment context names (domicile, deployment or user regions)."),
-    Rule("output-use-restricted", "Use of outputs restricted", "high",
-         "The license restricts using the model's outputs to train or improve other models, and the context lists such a use case."),
-    Rule("field-of-use-restricted", "Use case forbidden by the license", "high",
-         "The license forbids a use case the deployment context lists."),
+    # terms against the deployment context (the term checks' own codes come from scanner/terms.py)
+]
+_RULES_AFTER_TERMS = [
     Rule("term-needs-review", "License term needs review", "medium",
          "The policy sends this kind of license term to a person for judgment."),
     Rule("term-denied", "License term denied by policy", "high",
@@ -108,7 +104,39 @@ _RULES = [
          "counts and the model was decided afresh. Review the result and run 'modelscan lock' again."),
 ]
 
-RULES: Mapping[str, Rule] = {r.code: r for r in _RULES}
+def rules_for(reg: Any) -> dict[str, Rule]:
+    """Every finding code, with the codes of the term registry `reg` among the term findings."""
+    term_rules = [Rule(f.code, f.title, f.severity, f.help) for f in reg.finding_specs()]
+    return {r.code: r for r in [*_RULES, *term_rules, *_RULES_AFTER_TERMS]}
+
+
+class _Rules(Mapping[str, Rule]):
+    """Finding codes by name: the fixed ones with the term registry's codes among the term findings."""
+
+    _cache: tuple[Any, dict[str, Rule]] | None = None
+
+    def _all(self) -> dict[str, Rule]:
+        from scanner import terms
+        reg = terms.registry()
+        key = (id(reg), reg.names)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, rules_for(reg))
+        return self._cache[1]
+
+    def __getitem__(self, code: str) -> Rule:
+        return self._all()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._all()
+
+
+RULES: Mapping[str, Rule] = _Rules()
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,12 @@ def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: Knowledg
         value_s = str(value).strip()
         rec = kb.resolve(value_s)
         if rec is not None and not rec.is_placeholder:
+            # a license_name naming a version of the label's license (c4ai-cc-by-nc beside cc-by-nc-4.0) says which
+            versioned = kb.resolve(name) if isinstance(name, str) else None
+            if versioned is not None and versioned.id == rec.id and versioned.key != rec.key:
+                uses.append(_use(versioned, Origin("card-license-name", "cardData.license_name", "alias", 1.0,
+                                                   str(name))))
+                continue
             uses.append(_use(rec, Origin("card", "cardData.license", "metadata", 1.0, value_s)))
             continue
         if value_s.lower() in ("other", "unknown") or rec is not None:

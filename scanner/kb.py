@@ -72,6 +72,8 @@ class LicenseRecord:
     terms: tuple[Term, ...] = ()
     sources: tuple[Mapping[str, Any], ...] = ()
     path: str | None = None
+    primary_text: Mapping[str, Any] | None = None   # {file, sha256}: the corpus text the terms were read from
+    covers_modalities: tuple[str, ...] = ()          # empty: models of any modality
 
     @property
     def is_placeholder(self) -> bool:
@@ -95,7 +97,9 @@ def _record_from(data: Mapping[str, Any], path: str) -> LicenseRecord:
         use_policy=data.get("use_policy"), applies_to=data.get("applies_to"), family=data.get("family"),
         licensor=data.get("licensor"), summary=data.get("summary"), osi_approved=data.get("osi_approved"),
         default_version=bool(data.get("default_version")), markers=tuple(data.get("markers") or ()),
-        terms=terms, sources=tuple(freeze(s) for s in data.get("sources") or ()), path=path)
+        terms=terms, sources=tuple(freeze(s) for s in data.get("sources") or ()), path=path,
+        primary_text=freeze(data["text"]) if isinstance(data.get("text"), dict) else None,
+        covers_modalities=tuple(data.get("covers_modalities") or ()))
 
 
 @dataclass(frozen=True, eq=False)   # identity hash: memoised lookups key on the loaded base

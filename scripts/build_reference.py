@@ -42,7 +42,12 @@ LABELS = {
     "tencent-hunyuan-v1.LICENSE.txt": ["tencent-license@v1"],
     "tencent-hunyuan-v2.LICENSE.txt": ["tencent-license@v2"],
     "databricks-open-model.LICENSE.txt": ["databricks-open-model-license"],
-    "nvidia-open-model.LICENSE.txt": ["nvidia-open-model-license"],
+    "nvidia-open-model.LICENSE.txt": ["nvidia-open-model-license@2025-04-28"],
+    "tencent-hunyuan-3d-2.0.LICENSE.txt": ["tencent-license@hunyuan3d-2.0"],
+    "exaone-ai-model-1.1-nc.LICENSE.txt": ["exaone"],
+    "kimi-modified-mit.LICENSE.txt": ["modified-mit"],
+    "bilibili-model-ula.LICENSE.txt": ["bilibili-model-use-license"],
+    "ltxv-open-weights-2025-05-05.LICENSE.txt": ["ltxv-open-weights"],
     "falcon-2-11b.LICENSE.txt": ["falcon-2-11b-tii-license-1.0"],
 }
 

@@ -140,7 +140,7 @@ def test_yaml_that_is_neither_compose_nor_k8s_is_not_read(tmp_path, monkeypatch)
     ("version: 1\ndeployments:\n  - name: a\n    models: [org/x]\n    extra: 1\n",
      "modelscan.yaml:3: deployments.0: Additional properties are not allowed ('extra'"),
     ("version: 1\ndeployments:\n  - name: a\n    context:\n      domicile: Germany\n    models: [org/x]\n",
-     "modelscan.yaml:5: deployments.0.context.domicile: 'Germany' does not match"),
+     "modelscan.yaml:5: deployments.0.context.domicile: 'Germany' is not an ISO 3166-1 alpha-2"),
     ("version: 1\ndeployments:\n  - name: a\n    models:\n      - org/x\n      - {id: org/y, rev: abc}\n",
      "modelscan.yaml:6: deployments.0.models.1: "),
     ("version: 1\ndeployments:\n  - name: a\n    models:\n      - org/x\n      - ./local/dir\n",

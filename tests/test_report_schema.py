@@ -21,7 +21,8 @@ LICENSE_SCHEMA_PATH = ROOT / "scanner" / "schemas" / "license.schema.json"
 # two that exercise lineage (an inherited license with `via`) and per-file matches.
 TARGETS = {
     "mistralai/Mistral-7B-v0.1": "allow",
-    "Qwen/Qwen2.5-72B-Instruct": "review",
+    "Qwen/Qwen2.5-72B-Instruct": "allow",
+    "watt-ai/watt-tool-70B": "review",            # apache-2.0 label over its Llama 3.3 base
     "mistralai/Codestral-22B-v0.1": "deny",
     "meta-llama/Llama-3-70B": "error",            # not on the Hub: the real one is Meta-Llama-3-70B
     "QuantFactory/Meta-Llama-3-8B-Instruct-GGUF": "allow",

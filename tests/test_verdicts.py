@@ -19,22 +19,25 @@ def codes(result) -> set[str]:
     return {f["code"] for f in result["findings"]}
 
 
-@pytest.mark.parametrize("front", [
-    {"license": "cc-by-nc-4.0"},
-    {"license": "other", "license_name": "mnpl", "license_link": "https://mistral.ai/licenses/MNPL-0.1.md"},
-    {"license": "other", "license_name": "mrl", "license_link": "https://mistral.ai/licenses/MRL-0.1.md"},
+@pytest.mark.parametrize("front,code", [
+    ({"license": "cc-by-nc-4.0"}, "non-commercial-use"),
+    ({"license": "other", "license_name": "mnpl", "license_link": "https://mistral.ai/licenses/MNPL-0.1.md"},
+     "non-commercial-use"),
+    # research-only: a chat app is beyond research, whether commercial or not
+    ({"license": "other", "license_name": "mrl", "license_link": "https://mistral.ai/licenses/MRL-0.1.md"},
+     "use-beyond-research"),
 ])
-def test_non_commercial_license_under_commercial_context_is_denied(tmp_path, front):
+def test_non_commercial_license_under_commercial_context_is_denied(tmp_path, front, code):
     d = make_model_dir(tmp_path, "nc-model", card(front))
     rc, report, _ = check_json(str(d))
     result = report["results"][0]
     assert rc == 1
     assert result["verdict"] == "deny"
-    assert "non-commercial-use" in codes(result)
+    assert code in codes(result)
     # the same model in a non-commercial research context is not denied for it
     rc2, report2, _ = check_json(str(d), "--policy", "research")
     assert report2["results"][0]["verdict"] != "deny"
-    assert "non-commercial-use" not in codes(report2["results"][0])
+    assert code not in codes(report2["results"][0])
 
 
 def test_mistral_7b_is_allowed_by_default():

@@ -1,8 +1,8 @@
 """Evaluating licenses and their typed terms against the policy and its deployment context.
 
 Pure: (effective licenses, classification, findings so far, policy, knowledge base,
-evaluation time) -> (verdict, reasons, findings, obligations). One small function per
-term type; adding a rule type is a function here and a schema entry.
+evaluation time) -> (verdict, reasons, findings, obligations). The term checks come from the
+term registry (scanner/terms.py): adding a term type is one entry there.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from scanner.findings import Finding
 from scanner.kb import KnowledgeBase, LicenseRecord, Term
-from scanner.policy.model import Policy, expand_regions
+from scanner import terms
+from scanner.policy.model import Policy
+from scanner.terms import Check, TermRegistry
 from scanner.result import Classification, LicenseUse, Obligation
 from scanner.vocab import RANK, Effect, Verdict, verdict_from_rank
 
@@ -48,99 +50,48 @@ def license_list_verdict(rec: LicenseRecord, policy: Policy) -> tuple[str, str |
 
 
 # ---- term checks -----------------------------------------------------------------------------
-# Each returns (violated?, message). violated=None means the context lacks what is needed to decide.
+# The checks, their finding codes and default modes live in the term registry (scanner/terms.py).
 
-Check = Callable[[Term, Mapping[str, Any], Classification], tuple[bool | None, str]]
-
-
-def _mau(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    limit = int(term.get("users"))
-    users = ctx.get("monthly_active_users")
-    if users is None:
-        return None, f"the license's {limit:,} monthly-active-user threshold cannot be checked: context has no monthly_active_users"
-    if users > limit:
-        return True, f"{users:,} monthly active users exceed the license threshold of {limit:,}"
-    return False, f"stay at or below {limit:,} monthly active users (now {users:,}); above it a separate license is needed"
+def checks(reg: TermRegistry | None = None) -> dict[str, tuple[Check, str]]:
+    """Term type -> (check, finding code), from the registry."""
+    return (reg or terms.registry()).checks()
 
 
-def _revenue(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    limit = float(term.get("amount"))
-    cur = term.get("currency", "USD")
-    revenue = ctx.get("annual_revenue_usd")
-    if cur != "USD":
-        return None, f"revenue threshold in {cur} cannot be compared with annual_revenue_usd"
-    if revenue is None:
-        return None, f"the license's {cur} {limit:,.0f} revenue threshold cannot be checked: context has no annual_revenue_usd"
-    if revenue > limit:
-        return True, f"annual revenue of USD {revenue:,.0f} exceeds the license threshold of USD {limit:,.0f}"
-    return False, f"stay at or below USD {limit:,.0f} annual revenue; above it an enterprise license is needed"
+def _where(term: Term, rec: LicenseRecord) -> str:
+    """Where the license states a term: its section and a URL, in words."""
+    section = term.get("section")
+    url = term.get("url") or rec.url or term.get("source")
+    if section and url:
+        return f"section {section} of the license ({url})"
+    return f"section {section} of the license" if section else (url or "the license")
 
 
-def _commercial(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    what = "research use only" if term.type == "research-only" else "non-commercial use only"
-    commercial = ctx.get("commercial")
-    if commercial is None:
-        return None, f"the license permits {what}: context does not say whether the use is commercial"
-    if commercial:
-        return True, f"the license permits {what} and the deployment is commercial"
-    return False, f"keep the use non-commercial ({what})"
+def _with_note(text: str, term: Term) -> str:
+    return text + (f" ({term.get('note')})" if term.get("note") else "")
 
 
-def _territory(term: Term, ctx: Mapping[str, Any], cls: Classification) -> tuple[bool | None, str]:
-    regions = expand_regions(term.get("regions"))
-    label = ", ".join(term.get("regions") or ())
-    mods = set(term.get("modalities") or ())
-    scope = term.get("scope")
-    if mods and not mods & set(cls.modalities):
-        return False, (f"rights withheld in {label} for {scope or 'some'} models do not apply: "
-                       f"this model handles {', '.join(cls.modalities)}")
-    basis_fields = {"domicile": ("domicile",), "deployment": ("deployment_regions",), "users": ("user_regions",)}
-    hits, missing = [], []
-    for basis in term.get("basis") or ():
-        for fld in basis_fields.get(basis, ()):
-            value = ctx.get(fld)
-            if value is None:
-                missing.append(fld)
-                continue
-            codes = [value] if isinstance(value, str) else list(value)
-            matched = sorted(c for c in codes if expand_regions([c]) & regions)
-            if matched:
-                hits.append(f"{fld}={','.join(matched)}")
-    what = f" for {scope} models" if scope else ""
-    if hits:
-        return True, f"the license withholds rights in {label}{what} and the context has {'; '.join(hits)}"
-    if missing:
-        return None, f"rights are withheld in {label}{what}: context lacks {', '.join(sorted(set(missing)))}"
-    return False, f"rights are withheld in {label}{what} (by {', '.join(term.get('basis') or ())}); the context is outside it"
-
-
-def _use_cases(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[bool | None, str]:
-    banned = set(term.get("use_cases") or ())
-    cases = ctx.get("use_cases")
-    kind = "outputs may not be used for" if term.type == "output-use-restriction" else "the license forbids use for"
-    if cases is None:
-        return None, f"{kind}: {', '.join(sorted(banned))}; the context lists no use_cases"
-    clash = sorted(banned & set(cases))
-    if clash:
-        return True, f"{kind}: {', '.join(sorted(banned))}; the context lists {', '.join(clash)}"
-    return False, f"{kind}: {', '.join(sorted(banned))}"
-
-
-CHECKS: dict[str, tuple[Check, str]] = {
-    "mau-threshold": (_mau, "user-threshold-exceeded"),
-    "revenue-threshold": (_revenue, "revenue-threshold-exceeded"),
-    "non-commercial": (_commercial, "non-commercial-use"),
-    "research-only": (_commercial, "non-commercial-use"),
-    "territory-exclusion": (_territory, "territory-excluded"),
-    "output-use-restriction": (_use_cases, "output-use-restricted"),
-    "field-of-use": (_use_cases, "field-of-use-restricted"),
-}
-
-
-def _obligation_text(term: Term, rec: LicenseRecord) -> str:
+def _obligation_text(term: Term, rec: LicenseRecord, notices: Mapping[str, str] | None = None) -> str:
+    """What the deployer must do, in their words; a required statement is printed word for word."""
     t = term.type
-    if t in ("attribution-notice", "display-notice") and term.get("text"):
-        return f"display \"{term.get('text')}\"" + (f" ({term.get('note')})" if term.get("note") else "")
+    if t == "notice-file":
+        line = (notices or {}).get(rec.key) or term.get("text")
+        if line:
+            return f'ship a "Notice" text file with every copy you distribute, containing: "{line}"'
+        if term.get("section"):
+            url = term.get("url") or rec.url or term.get("source")
+            return (f'ship a "Notice" text file with every copy you distribute, containing the notice line that '
+                    f"section {term.get('section')} of the license states" + (f" ({url})" if url else ""))
+        return "pass on the NOTICE file the model ships, with every copy you distribute"
+    if t == "display-notice" and term.get("text"):
+        return _with_note(f"display \"{term.get('text')}\" prominently", term)
+    if t == "attribution-notice" and term.get("text"):
+        return _with_note(f"give this attribution: \"{term.get('text')}\"", term)
+    if t == "publication-statement":
+        return _with_note(f"publications about the model or its results must state: \"{term.get('text')}\"", term)
+    if t == "ai-content-disclosure":
+        return _with_note("disclose to people that content the model generates is machine-generated", term)
+    if t == "unilateral-update":
+        return _with_note(f"the licensor may update these terms: check the current ones ({_where(term, rec)})", term)
     if t == "derivative-naming":
         return f"names of derivative models must begin with \"{term.get('prefix')}\""
     if t == "acceptable-use-policy":
@@ -149,8 +100,12 @@ def _obligation_text(term: Term, rec: LicenseRecord) -> str:
     return term.get("note") or t.replace("-", " ")
 
 
-def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy, cls: Classification
+def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy, cls: Classification,
+                   reg: TermRegistry | None = None, notices: Mapping[str, str] | None = None
                    ) -> tuple[list[Finding], list[Obligation]]:
+    """Findings and obligations of every typed term; `notices` maps a record key to the notice line
+    read from the license text the repository (or its base) ships (scanner/notices.py)."""
+    table = checks(reg)
     findings: list[Finding] = []
     obligations: list[Obligation] = []
     ctx = policy.context
@@ -171,23 +126,25 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                 continue
             if mode == "review":
                 findings.append(Finding("term-needs-review",
-                                        f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec)}",
+                                        f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec, notices)}",
                                         evidence=ev, effect="review", license=rec.key))
                 continue
-            if mode == "enforce" and term.type in CHECKS:
-                check, code = CHECKS[term.type]
-                violated, message = check(term, ctx, cls)
+            if mode == "enforce" and term.type in table:
+                check, code = table[term.type]
+                outcome, message = check(term, ctx, cls)
                 if rec.kind == "use-policy":
                     message = message.replace("the license", "the use policy")
-                if violated:
-                    findings.append(Finding(code, f"{rec.name}: {message}", evidence=ev, effect="deny", license=rec.key))
-                elif violated is None:
+                if outcome in ("deny", "review"):
+                    findings.append(Finding(code, f"{rec.name}: {message}", evidence=ev, effect=outcome,
+                                            license=rec.key))
+                elif outcome == "unknown":
                     findings.append(Finding("term-needs-review", f"{rec.name}: {message}", evidence=ev,
                                             effect="review", license=rec.key))
                 else:
                     obligations.append(Obligation(term.type, label, message, term.get("source"), rec.ref()))
                 continue
-            obligations.append(Obligation(term.type, label, _obligation_text(term, rec), term.get("source"), rec.ref()))
+            obligations.append(Obligation(term.type, label, _obligation_text(term, rec, notices), term.get("source"),
+                                          rec.ref()))
     return findings, obligations
 
 
@@ -235,18 +192,20 @@ def evaluate_datasets(datasets: Iterable[Mapping[str, Any]], policy: Policy) -> 
 
 def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, ...], cls: Classification,
              prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime,
-             datasets: Iterable[Mapping[str, Any]] = ()
+             datasets: Iterable[Mapping[str, Any]] = (), notices: Mapping[str, str] | None = None
              ) -> tuple[Verdict, tuple[str, ...], tuple[Finding, ...], tuple[Obligation, ...]]:
     findings: list[Finding] = list(prior)
     findings.extend(evaluate_datasets(datasets, policy))
     lists = policy.licenses
     licenses_seen = False
     for use in effective:
-        if use.kind == "use-policy":
-            continue
-        licenses_seen = True
         rec = kb.get(use.record) if use.record else None
         chain = {"via": list(use.via)} if use.via else {}
+        if use.kind == "use-policy":     # not matched against the license lists, but reviewed when unverified
+            if rec is not None and not rec.verified:
+                _unverified(findings, rec, lists, chain)
+            continue
+        licenses_seen = True
         if rec is None or rec.is_placeholder:
             verdict = lists.get("unknown", "review")
             code = "license-unresolved" if rec is None else "license-unknown"
@@ -265,14 +224,11 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
             findings.append(Finding("license-needs-review", f"{rec.name} needs review: {why}",
                                     evidence=ev, effect="review", license=rec.key))
         if not rec.verified:
-            uv = lists.get("unverified", "review")
-            if uv != "allow":
-                findings.append(Finding("license-unverified", f"{rec.name}: terms not verified against primary sources",
-                                        evidence={"license": rec.ref(), **chain}, effect=uv, license=rec.key))
+            _unverified(findings, rec, lists, chain)
     if not licenses_seen:
         findings.append(Finding("license-unknown", "no license identified for the weights",
                                 effect=lists.get("unknown", "review")))
-    term_findings, obligations = evaluate_terms(effective, kb, policy, cls)
+    term_findings, obligations = evaluate_terms(effective, kb, policy, cls, notices=notices)
     findings.extend(term_findings)
 
     models = policy.models
@@ -293,6 +249,13 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
     verdict = verdict_from_rank(worst)
     reasons = tuple(f.message for f in findings if RANK[f.effect] == worst and worst > 0)
     return verdict, reasons, tuple(findings), tuple(_dedupe(obligations))
+
+
+def _unverified(findings: list[Finding], rec: LicenseRecord, lists: Mapping[str, Any], chain: Mapping[str, Any]) -> None:
+    uv = lists.get("unverified", "review")
+    if uv != "allow":
+        findings.append(Finding("license-unverified", f"{rec.name}: terms not verified against primary sources",
+                                evidence={"license": rec.ref(), **chain}, effect=uv, license=rec.key))
 
 
 def _dedupe(obligations: Iterable[Obligation]) -> list[Obligation]:

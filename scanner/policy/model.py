@@ -15,15 +15,11 @@ from scanner.yamldoc import parse_document, yaml_line
 from scanner.evidence import freeze, thaw
 from scanner.kb import data_dir, load_schema
 
-EU = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
-      "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE")
-EEA = EU + ("IS", "LI", "NO")
+from scanner import terms as _terms
+from scanner.regions import EEA, EU, expand_regions, region_message  # noqa: F401  (EU, EEA, expand_regions re-exported)
 
-DEFAULT_TERMS = {
-    "mau-threshold": "enforce", "revenue-threshold": "enforce", "non-commercial": "enforce",
-    "research-only": "enforce", "territory-exclusion": "enforce", "output-use-restriction": "enforce",
-    "field-of-use": "enforce", "registration-required": "review", "royalty": "review",
-}
+# Each term type's mode when a policy does not name it (from the term registry, scanner/terms.py).
+DEFAULT_TERMS = _terms.REGISTRY.default_modes()
 
 
 class PolicyError(Exception):
@@ -45,7 +41,10 @@ class Policy:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def term_mode(self, term_type: str) -> str:
-        return self.terms.get(term_type, DEFAULT_TERMS.get(term_type, "obligation"))
+        if term_type in self.terms:
+            return self.terms[term_type]
+        known = _terms.registry().get(term_type)
+        return known.mode if known is not None else "obligation"
 
     def with_context(self, overrides: Mapping[str, Any]) -> "Policy":
         if not overrides:
@@ -99,11 +98,21 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
     msg = err.message
     if err.validator == "oneOf" and err.context:
         msg = "; ".join(sorted({c.message for c in err.context}))
-    if err.validator == "enum" and len(err.validator_value) > 8:
-        msg = f"{err.instance!r} is not an allowed value (see scanner/schemas/policy.schema.json)"
-    msg = msg if len(msg) <= 300 else msg[:297] + "..."
+    if err.validator == "enum":
+        msg = enum_message(err.instance, err.validator_value)
+    msg = msg if len(msg) <= 600 else msg[:597] + "..."
     loc = f"{where}:{line}" if line else where
     raise PolicyError(f"{loc}: {key}: {msg}")
+
+
+def enum_message(value: Any, allowed: Any) -> str:
+    """One line for a value outside an enum: the allowed values, or for a region a did-you-mean."""
+    allowed = list(allowed)
+    if "EEA" in allowed and len(allowed) > 100:
+        return region_message(value)
+    if len(allowed) > 60:
+        return f"{value!r} is not an allowed value"
+    return f"{value!r} is not one of: {', '.join(map(str, allowed))}"
 
 
 def _resolve_path(ref: str, base: Path | None) -> Path:
@@ -164,8 +173,11 @@ def load_policy(ref: str | None) -> Policy:
 
 
 def parse_context_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`--context KEY=VALUE` values, typed by the policy schema's context section."""
-    schema = load_schema("policy.schema.json")["$defs"]["context"]["properties"]
+    """`--context KEY=VALUE` values, typed and validated by the policy schema's context section.
+
+    A bad key or value is one line naming the key and what it allows (never a file path)."""
+    full = load_schema("policy.schema.json")
+    schema = full["$defs"]["context"]["properties"]
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -192,17 +204,17 @@ def parse_context_overrides(pairs: list[str]) -> dict[str, Any]:
                 out[key] = value.upper() if key == "domicile" else value
         except ValueError:
             raise PolicyError(f"--context {key}={value!r}: expected a {kind}") from None
+        _check_context_value(key, out[key], full)
     return out
 
 
-def expand_regions(codes: Any) -> set[str]:
-    """ISO codes plus the groups EU and EEA, expanded both ways for matching."""
-    out: set[str] = set()
-    for code in codes or ():
-        code = str(code).upper()
-        out.add(code)
-        if code == "EU":
-            out.update(EU)
-        elif code == "EEA":
-            out.update(EEA)
-    return out
+def _check_context_value(key: str, value: Any, full: Mapping[str, Any]) -> None:
+    from scanner.schemas import jsonschema as _load_jsonschema
+    jsonschema = _load_jsonschema()
+    schema = {"$defs": full["$defs"], **full["$defs"]["context"]["properties"][key]}
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(value), key=lambda e: list(map(str, e.path)))
+    if not errors:
+        return
+    err = errors[0]
+    msg = enum_message(err.instance, err.validator_value) if err.validator == "enum" else err.message
+    raise PolicyError(f"--context {key}: {msg}")

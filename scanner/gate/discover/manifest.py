@@ -79,9 +79,10 @@ def load_manifest(text: str, where: str) -> tuple[dict[str, Any], yaml.Node]:
         msg = err.message
         if err.validator == "oneOf":
             msg = f"{err.instance!r}: expected 'org/name[@revision]' or a mapping with 'id' and optional 'revision'"
-        elif err.validator == "enum" and len(err.validator_value) > 8:
-            msg = f"{err.instance!r} is not an allowed value (see scanner/schemas/policy.schema.json)"
-        raise _fail(where, node, list(err.absolute_path), msg if len(msg) <= 300 else msg[:297] + "...")
+        elif err.validator == "enum":
+            from scanner.policy.model import enum_message
+            msg = enum_message(err.instance, err.validator_value)
+        raise _fail(where, node, list(err.absolute_path), msg if len(msg) <= 600 else msg[:597] + "...")
     names: set[str] = set()
     for i, dep in enumerate(data["deployments"]):
         if dep["name"] in names:

@@ -1,0 +1,67 @@
+"""The scenario benchmark (benchmarks/scenarios.yaml) as a regression suite.
+
+Every scenario is a realistic deployment with the verdict a careful reader of the license text gives.
+No scenario the reader says needs review or is denied may come out `allow`; scenarios marked `gap`
+are known disagreements (xfail with the gap as the reason) until the scanner is fixed. The share of
+scenarios right must not fall below the file's `min_share`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import verdict_bench
+
+DATA = verdict_bench.load_scenarios()
+SCENARIOS = DATA["scenarios"]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return {o.scenario["id"]: o for o in verdict_bench.run_all(DATA)}
+
+
+def test_scenarios_are_well_formed():
+    assert len(SCENARIOS) >= 60
+    families = {s["family"] for s in SCENARIOS}
+    assert len(families) >= 15
+    for s in SCENARIOS:
+        assert s["expect"] in ("allow", "review", "deny"), s["id"]
+        assert ("hub" in s) != ("card" in s), s["id"]
+        assert s["basis"].get("section"), s["id"]
+    # every reader's file is a corpus text name (checked against the corpus when it is present)
+    texts = ROOT.parent / "shared" / "corpus" / "license-texts"
+    if texts.is_dir():
+        missing = {s["basis"]["file"] for s in SCENARIOS if s["basis"].get("file")} - {p.name for p in texts.iterdir()}
+        assert not missing
+
+
+def _params():
+    for s in SCENARIOS:
+        marks = [pytest.mark.xfail(reason=s["gap"], strict=False)] if s.get("gap") else []
+        yield pytest.param(s["id"], id=s["id"], marks=marks)
+
+
+@pytest.mark.parametrize("sid", list(_params()))
+def test_scenario_is_never_looser_than_the_reader(outcomes, sid):
+    o = outcomes[sid]
+    assert o.got in ("allow", "review", "deny"), f"{sid}: the scanner refused the scenario: {o.detail}"
+    if o.scenario["expect"] != "allow":
+        assert o.got != "allow", f"{sid}: reader says {o.scenario['expect']} ({o.scenario['basis']}), scanner allows"
+
+
+def test_share_right_does_not_fall(outcomes):
+    share = verdict_bench.share(list(outcomes.values()))
+    assert share >= DATA["min_share"], verdict_bench.report(list(outcomes.values()))
+
+
+def test_scenarios_without_a_gap_agree_with_the_reader(outcomes):
+    """A scenario not marked as a known gap must give exactly the reader's verdict."""
+    wrong = [f"{o.scenario['id']}: reader {o.scenario['expect']}, scanner {o.got} ({o.detail[:160]})"
+             for o in outcomes.values() if not o.scenario.get("gap") and not o.right]
+    assert not wrong, "\n".join(wrong)
