@@ -134,7 +134,7 @@ def test_region_typos_in_a_policy_file_get_a_did_you_mean(tmp_path):
     ("{use_cases: [tracking, employment, law-enforcement]}", None),
 ])
 def test_manifest_takes_the_new_context_keys(context, message):
-    from scanner.gate.manifest import ManifestError, load_manifest
+    from scanner.gate.discover.manifest import ManifestError, load_manifest
     text = f"version: 1\ndeployments:\n  - name: a\n    context: {context}\n    models: [org/x]\n"
     if message is None:
         data, _ = load_manifest(text, "modelscan.yaml")
