@@ -8,6 +8,17 @@ from typing import Any, Mapping
 from scanner.findings import Finding
 
 VERDICTS = ("allow", "review", "deny", "error")
+FAIL_ON = ("review", "deny", "never")   # --fail-on: the lowest verdict that fails; never = report only
+
+
+def fails(verdict: str, fail_on: str = "review") -> bool:
+    """Whether a verdict fails the run under --fail-on. A model that could not be decided always
+    does (exit 2, even report-only: the gate fails closed); `never` lets deny and review pass."""
+    if verdict == "error":
+        return True
+    if fail_on == "never":
+        return False
+    return verdict == "deny" or (verdict == "review" and fail_on == "review")
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,9 @@ class Report:
     evaluated_at: str
     context: Mapping[str, Any]
     results: tuple[Result, ...]
+    fail_on: str = "review"                       # the lowest verdict that fails the run (or "never")
+    # where the policy, the settings and the approvals came from (scanner/ci/config.py)
+    configuration: Mapping[str, Any] | None = None
 
     @property
     def summary(self) -> dict[str, int]:

@@ -216,6 +216,18 @@ def test_sarif_results_carry_verdicts_and_levels(json_report):
     assert by_code[("mistralai/Codestral-22B-v0.1", "license-needs-review")]["level"] == "warning"  # review
     assert by_code[("Qwen/Qwen2.5-72B-Instruct", "license-unverified")]["level"] == "warning"
     assert by_code[("meta-llama/Llama-3-70B", "target-unavailable")]["level"] == "error"
+    # levels from the verdict: an allowed model has notes only, a reviewed one no errors
+    by_verdict: dict[str, set] = {}
+    for res in run["results"]:
+        by_verdict.setdefault(res["properties"]["verdict"], set()).add(res["level"])
+        assert res["properties"]["security-severity"] == {"error": "8.0", "warning": "5.0", "note": "1.0"}[res["level"]]
+    assert by_verdict["allow"] == {"note"}
+    assert by_verdict["review"] <= {"warning", "note"} and "warning" in by_verdict["review"]
+    assert "error" in by_verdict["deny"] and by_verdict["error"] == {"error"}
+    # a rule's security-severity is its worst result's in this run (what GitHub sorts alerts by)
+    sev = {r["id"]: r["properties"]["security-severity"] for r in rules}
+    assert sev["non-commercial-use"] == "8.0" and sev["target-unavailable"] == "8.0"
+    assert all(0 < float(v) <= 10 for v in sev.values())
     assert {res["properties"]["verdict"] for res in run["results"]} >= {"review", "deny", "error"}
     assert run["properties"]["summary"] == json_report["summary"]
 
@@ -237,8 +249,12 @@ def test_sarif_points_at_the_deployment_file_and_line(located, sarif_validator):
     reviewed, = [r for r in results if r["properties"]["target"] == "Qwen/Qwen2.5-72B-Instruct"]
     assert reviewed["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
     assert reviewed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "services/rag/model.toml"
-    # fingerprints tell the places apart
+    # fingerprints tell the places apart, and do not move with the line or a revision in the message
     assert len({r["partialFingerprints"]["modelscanFinding/v1"] for r in results}) == len(results)
+    moved = tuple(dataclasses.replace(r, locations=tuple({**loc, "line": (loc.get("line") or 0) + 5}
+                                                         for loc in r.locations)) for r in located.results)
+    again = json.loads(formats.get("sarif").render(dataclasses.replace(located, results=moved)))
+    assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == [r["partialFingerprints"] for r in results]
 
 
 def test_sarif_odd_values_stay_valid(odd, sarif_validator):
@@ -299,7 +315,7 @@ def test_junit_testcase_per_deployment(located):
     codestral = [c for c in cases if c.get("name").startswith("mistralai/Codestral-22B-v0.1@")]
     assert sorted(c.get("classname") for c in codestral) == ["batch-summarise", "chat-prod"]
     prod = next(c for c in codestral if c.get("classname") == "chat-prod")
-    assert prod.get("file") == "deploy/chat-prod/values.yaml" and prod.get("line") == "12"
+    assert prod.get("status") == "deny"
     assert prod.find("failure").get("type") == "deny"
     assert "deploy/chat-prod/values.yaml:12:9" in prod.find("failure").text
     mistral = [c for c in cases if c.get("name").startswith("mistralai/Mistral-7B-v0.1@")]
@@ -308,6 +324,33 @@ def test_junit_testcase_per_deployment(located):
     assert [c.get("classname") for c in reviewed] == ["modelscan"]
     assert root.get("tests") == str(len(cases)) == "6"
     assert root.get("failures") == "3" and root.get("errors") == "1"
+
+
+def junit_schema():
+    xmlschema = pytest.importorskip("xmlschema")
+    return xmlschema.XMLSchema(str(Path(__file__).parent / "schemas" / "junit-10.xsd"))
+
+
+def test_junit_validates_against_the_junit_10_schema(located, odd):
+    schema = junit_schema()
+    for text in (cli("junit").stdout, formats.get("junit").render(located), formats.get("junit").render(odd)):
+        schema.validate(text)
+    root = ET.fromstring(cli("junit").stdout)
+    assert set(root.attrib) <= {"name", "time", "tests", "failures", "errors"}
+    # the schema itself rejects what the issue found: skipped on <testsuites>
+    bad = cli("junit").stdout.replace('<testsuites name="modelscan"', '<testsuites skipped="0" name="modelscan"')
+    assert not schema.is_valid(bad)
+
+
+@pytest.mark.parametrize("fail_on,failures", [("review", 3), ("deny", 2), ("never", 0)])
+def test_junit_passes_what_the_gate_passes(located, fail_on, failures):
+    """Under --fail-on deny a reviewed model is a passing testcase (with its verdict in status)."""
+    root = ET.fromstring(formats.get("junit").render(dataclasses.replace(located, fail_on=fail_on)))
+    junit_schema().validate(ET.tostring(root, encoding="unicode"))
+    assert root.get("failures") == str(failures) and root.get("errors") == "1"
+    reviewed, = [c for c in root.iter("testcase") if c.get("name").startswith("Qwen/Qwen2.5-72B-Instruct@")]
+    assert reviewed.get("status") == "review"
+    assert (reviewed.find("failure") is not None) == (fail_on == "review")
 
 
 def test_junit_escapes_odd_values(odd):
@@ -400,6 +443,12 @@ def test_cyclonedx_ml_bom_validates(json_report):
     props = {(p["name"], p["value"]) for p in by["mistralai/Codestral-22B-v0.1"]["modelCard"]["properties"]}
     assert ("modelscan:openness", "open-weights") in props
     assert ("modelscan:license-freedom", "non-commercial") in props
+    # obligations are license terms, not ethical considerations: properties with term and license
+    for c in comps:
+        assert "considerations" not in c.get("modelCard", {})
+    codestral = next(r for r in json_report["results"] if r["target"] == "mistralai/Codestral-22B-v0.1")
+    obligations = [v for n, v in props if n == "modelscan:obligation"]
+    assert len(obligations) == len(codestral["obligations"]) > 0
     gguf = by[GGUF]
     ancestors = gguf["pedigree"]["ancestors"]
     assert [a["name"] for a in ancestors] == [GGUF_BASE]
