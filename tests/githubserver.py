@@ -45,7 +45,7 @@ class FakeGitHub:
             {"id": self._next_id, "body": body, "user": {"login": login, "type": "User"}})
         return self._next_id
 
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> FakeGitHub:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -102,13 +102,13 @@ class FakeGitHub:
                     return self._send(404, {"message": "Not Found"})
                 return self._send(404, {"message": "Not Found"})
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._handle("GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._handle("POST")
 
-            def do_PATCH(self) -> None:  # noqa: N802
+            def do_PATCH(self) -> None:
                 self._handle("PATCH")
 
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -117,7 +117,7 @@ class FakeGitHub:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
 

@@ -14,10 +14,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import gate_fixtures as gf  # noqa: E402
-from hubserver import FakeHub  # noqa: E402
+import gate_fixtures as gf
+from hubserver import FakeHub
 
-from scanner.gate.lock import load_lock  # noqa: E402
+from scanner.gate.lock import load_lock
 
 pytestmark = [pytest.mark.timeout(180),
               pytest.mark.skipif(not gf.cf.DEFAULT_CORPUS_DIR.is_dir(), reason="shared corpus not found")]

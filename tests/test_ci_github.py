@@ -18,11 +18,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import EXAMPLES, NOW, ROOT  # noqa: E402
-from githubserver import BOT, FakeGitHub  # noqa: E402
+from conftest import EXAMPLES, NOW, ROOT
+from githubserver import BOT, FakeGitHub
 
-from scanner.ci import github as gh  # noqa: E402
-from scanner.ci.install import pip_spec  # noqa: E402
+from scanner.ci import github as gh
+from scanner.ci.install import pip_spec
 
 DENIED = "mistralai/Codestral-22B-v0.1"
 REVIEWED = "Qwen/Qwen2.5-72B-Instruct"

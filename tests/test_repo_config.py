@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES, NOW, ROOT
 
 REVIEWED = "Qwen/Qwen2.5-72B-Instruct"      # review under the default policy (snapshot)

@@ -15,9 +15,10 @@ report (`configuration`).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 PYPROJECT = "pyproject.toml"
 MANIFEST = "modelscan.yaml"
@@ -58,9 +59,9 @@ def _pyproject(root: Path) -> dict[str, Setting]:
     if not path.is_file():
         return {}
     try:
-        import tomllib                                  # Python 3.11+
+        import tomllib  # Python 3.11+
     except ModuleNotFoundError:                         # pragma: no cover - Python 3.10
-        import tomli as tomllib                         # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,6 +1,6 @@
 """What the GitHub Action shows, as pure functions of the JSON report (docs/github-action.md).
 
-- `annotations(report)`: one `::error`/`::warning`/`::notice` workflow command per place a
+- `annotation_commands(report)`: one `::error`/`::warning`/`::notice` workflow command per place a
   deployment file references a model that the gate blocks, with the verdict's reasons;
 - `outputs(...)`: `$GITHUB_OUTPUT` lines in the heredoc form, each with a random delimiter;
 - `summary(markdown)`: the job summary (capped at GitHub's 1 MiB per step);
@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from scanner.formats.markdown import MARKER    # the markdown format's first line; finds our comment again
+from scanner.formats.markdown import (
+    MARKER,  # the markdown format's first line; finds our comment again
+)
 
 COMMENT_LIMIT = 65_536                          # GitHub's limit on a comment body, in characters
 SUMMARY_LIMIT = 1024 * 1024                     # GitHub's limit on one step's job summary, in bytes
@@ -54,7 +57,7 @@ def _fails(verdict: str, fail_on: str) -> bool:
     return verdict == "deny" or (verdict == "review" and fail_on == "review")
 
 
-def annotations(report: Mapping[str, Any], limit: int = 50) -> list[str]:
+def annotation_commands(report: Mapping[str, Any], limit: int = 50) -> list[str]:
     """Workflow commands for the located results the gate blocks (error for deny and error, warning
     for a review that fails the run, notice for one that does not). GitHub shows at most 10
     errors and 10 warnings per step; the worst come first, and a last notice says how many

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
-from scanner.formats import _REGISTRY
 from scanner.ci.github import parse_formats
+from scanner.formats import _REGISTRY
 
 EXTRA = "reports"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(.*)$")

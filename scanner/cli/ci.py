@@ -16,8 +16,9 @@ import secrets
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import click
 
@@ -127,7 +128,7 @@ def github() -> None:
     deny, error, total, exit-code, verdict, <format>-report), and with INPUT_COMMENT=true
     one pull-request comment (created, then updated by later runs). Exits like 'gate'.
     """
-    from scanner.ci.github import annotations, comment_body, output_block, outputs, summary
+    from scanner.ci.github import annotation_commands, comment_body, output_block, outputs, summary
 
     env = dict(os.environ)
     work = Path(env.get("RUNNER_TEMP") or tempfile.mkdtemp(prefix="modelscan-")) / "modelscan"
@@ -137,7 +138,7 @@ def github() -> None:
     token = secrets.token_hex(16)
     click.echo(f"::stop-commands::{token}")
     proc = subprocess.run([sys.executable, "-m", "scanner", *argv], env={**env, "MODELSCAN_ACTION": "1"},
-                          capture_output=True, text=True, errors="replace")
+                          capture_output=True, text=True, errors="replace", check=False)
     sys.stdout.write(proc.stdout)
     sys.stdout.write(proc.stderr)
     click.echo(f"::{token}::")
@@ -153,7 +154,7 @@ def github() -> None:
         first = next((line for line in proc.stderr.splitlines() if line.strip()), "no report was written")
         markdown = f"## modelscan could not run\n\n{_md_line(first)}\n"
     if report is not None and _input(env, "annotations", "true").lower() in TRUE:
-        for line in annotations(report):
+        for line in annotation_commands(report):
             click.echo(line)
     if _input(env, "summary", "true").lower() in TRUE:
         _append(env.get("GITHUB_STEP_SUMMARY"), summary(markdown, env))
