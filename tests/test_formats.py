@@ -538,3 +538,28 @@ def test_spdx_odd_values(odd, tmp_path):
     assert any(r.spdx_element_id == weird.spdx_id and r.related_spdx_element_id == base.spdx_id
                and r.relationship_type == RelationshipType.DESCENDANT_OF for r in doc.relationships)
     assert formats.get("spdx").render(odd) == text
+
+
+# ---------------------------------------------------------------- repository-relative locations
+
+def test_locations_are_repository_relative_in_sarif(located, sarif_validator, tmp_path):
+    from scanner.ci.locations import relocate, repository_root
+
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "services").mkdir()
+    assert repository_root(root / "services") == root.resolve()
+    # the gate ran in services/: discovery wrote paths relative to it
+    moved = relocate(located, cwd=root / "services", root=root)
+    doc = json.loads(formats.get("sarif").render(moved))
+    assert sarif_errors(sarif_validator, doc) == []
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for res in doc["runs"][0]["results"] for loc in res["locations"] if "physicalLocation" in loc}
+    assert "services/deploy/chat-prod/values.yaml" in uris and "services/services/rag/model.toml" in uris
+    assert doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]
+    # a file outside the repository is an absolute file URI without a base id
+    outside = relocate(located, cwd=tmp_path / "elsewhere", root=root)
+    doc = json.loads(formats.get("sarif").render(outside))
+    art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art["uri"].startswith("file:///") and "uriBaseId" not in art
+    assert sarif_errors(sarif_validator, doc) == []
