@@ -119,7 +119,7 @@ def test_approvals_need_the_policy_and_never_lift_a_deny(served):
 
     # another commit is not approved
     (repo / "org.yaml").write_text(POLICY.format(approvals="true"))
-    (repo / "modelscan-approvals.yaml").write_text(approvals("0" * 40))
+    (repo / "modelscan-approvals.yaml").write_text(approvals("ab" * 20))
     proc = run(hub, home, repo, "gate", "--policy", "org.yaml", "-f", "json")
     assert proc.returncode == 1 and by_id(proc)[gf.PHI2]["verdict"] == "review"
 

@@ -251,9 +251,11 @@ def test_report_only_and_a_bad_input(workspace):
         assert commands and {c[0] for c in commands} == {"notice"}
         assert api.calls == []                      # comment not asked for
 
-        (tmp / "output.txt").write_text("")
+        (tmp / "output.txt").write_text("")        # a fresh step: GitHub gives each its own files
+        (tmp / "summary.md").write_text("")
         proc = step(repo, action_env(repo, tmp, api.url, POLICY="no-such-policy"))
         assert proc.returncode == 2
         outputs = parse_outputs((tmp / "output.txt").read_text())
-        assert outputs["exit-code"] == "2" and outputs["verdict"] == "error"
-        assert "could not run" in (tmp / "summary.md").read_text()
+        assert outputs["exit-code"] == "2" and outputs["verdict"] == "error" and outputs["total"] == "0"
+        summary = (tmp / "summary.md").read_text()
+        assert "could not run" in summary and "no-such-policy" in summary

@@ -563,3 +563,86 @@ def test_locations_are_repository_relative_in_sarif(located, sarif_validator, tm
     art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert art["uri"].startswith("file:///") and "uriBaseId" not in art
     assert sarif_errors(sarif_validator, doc) == []
+
+
+# ---------------------------------------------------------------- several formats in one run
+
+def test_every_format_in_one_run_validates_and_agrees_with_the_gate(tmp_path, sarif_validator):
+    """`check` with every format at once and --fail-on deny, in a repository whose modelscan.yaml
+    deploys two of the models: each report passes its own validator, and all agree with the
+    verdicts and the exit code (a reviewed model passes under --fail-on deny)."""
+    pytest.importorskip("cyclonedx")
+    (tmp_path / "modelscan.yaml").write_text(
+        "version: 1\ndeployments:\n  - name: chat\n    models:\n"
+        "      - mistralai/Codestral-22B-v0.1\n      - Qwen/Qwen2.5-72B-Instruct\n")
+    out = {fmt: tmp_path / "out" / name for fmt, name in (
+        ("json", "r.json"), ("sarif", "r.sarif"), ("junit", "r.xml"), ("cyclonedx", "bom.json"),
+        ("spdx", "r.spdx.json"), ("markdown", "r.md"))}
+    args = [a for fmt, path in out.items() for a in ("--format", f"{fmt}={path}")]
+    proc = run_cli("check", *TARGETS, "--snapshot", str(EXAMPLES), *args, "-f", "table", "--fail-on", "deny",
+                   "--now", NOW, cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2, proc.stderr            # the unknown model: could not decide
+    assert "Traceback" not in proc.stderr and "REVIEW" in proc.stdout     # the table went to stdout
+    import jsonschema
+
+    from scanner.kb import load_schema
+    report = json.loads(out["json"].read_text())
+    jsonschema.Draft202012Validator(load_schema("report.schema.json")).validate(report)
+    verdicts = {r["target"]: r["verdict"] for r in report["results"]}
+    assert verdicts == TARGETS and report["fail_on"] == "deny"
+
+    sarif = json.loads(out["sarif"].read_text())
+    assert sarif_errors(sarif_validator, sarif) == []
+    run = sarif["runs"][0]
+    assert {v["target"]: v["verdict"] for v in run["properties"]["verdicts"]} == verdicts
+    assert run["properties"]["failOn"] == "deny"
+    # check results are located at the model's reference in the repository's manifest
+    for res in run["results"]:
+        phys = res["locations"][0].get("physicalLocation")
+        if res["properties"]["target"] in ("mistralai/Codestral-22B-v0.1", "Qwen/Qwen2.5-72B-Instruct"):
+            assert phys["artifactLocation"] == {"uri": "modelscan.yaml", "uriBaseId": "%SRCROOT%"}
+            assert phys["region"]["startLine"] in (5, 6)
+        allowed_levels = {"allow": {"note"}, "review": {"warning", "note"}, "deny": {"error", "warning", "note"},
+                          "error": {"error"}}[res["properties"]["verdict"]]
+        assert res["level"] in allowed_levels
+
+    junit_schema().validate(out["junit"].read_text())
+    root = ET.fromstring(out["junit"].read_text())
+    cases = {c.get("name").split("@")[0]: c for c in root.iter("testcase")}
+    assert cases["Qwen/Qwen2.5-72B-Instruct"].find("failure") is None          # review passes under deny
+    assert cases["mistralai/Codestral-22B-v0.1"].find("failure").get("type") == "deny"
+    assert root.get("failures") == "1" and root.get("errors") == "1"
+    assert {name: c.get("status") for name, c in cases.items()} == verdicts
+
+    bom_text = out["cyclonedx"].read_text()
+    assert cdx_validate(bom_text) is None
+    bom = json.loads(bom_text)
+    assert {c["name"]: next(p["value"] for p in c["modelCard"]["properties"] if p["name"] == "modelscan:verdict")
+            for c in bom["components"]} == verdicts
+
+    _, messages = spdx_parse_and_validate(out["spdx"].read_text(), tmp_path)
+    assert messages == []
+    assert out["markdown"].read_text().count("**DENY**") >= 1
+
+
+def test_fail_on_never_is_report_only_but_still_fails_closed():
+    ok = ["mistralai/Codestral-22B-v0.1", "Qwen/Qwen2.5-72B-Instruct"]
+    proc = run_cli("check", *ok, "--snapshot", "examples/hub", "--fail-on", "never", "-f", "json", "--now", NOW)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["fail_on"] == "never" and {r["verdict"] for r in report["results"]} == {"deny", "review"}
+    proc = run_cli("check", *ok, "meta-llama/Llama-3-70B", "--snapshot", "examples/hub", "--fail-on", "never",
+                   "--now", NOW)
+    assert proc.returncode == 2          # a model that could not be decided is never report-only
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("-f", "sarif", "-f", "json"), "only one --format may go to standard output"),
+    (("-f", "sarf=x.sarif"), "did you mean 'sarif'"),
+    (("-f", "json=a.json", "-f", "sarif=a.json"), "same file"),
+    (("-f", "json=a.json", "-o", "b.json"), "--output goes with a single --format"),
+])
+def test_bad_format_arguments_exit_2_before_scanning(args, needle, tmp_path):
+    proc = run_cli("check", "mistralai/Mistral-7B-v0.1", "--snapshot", "examples/hub", *args, "--now", NOW)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 
 from scanner.ci.github import parse_formats
-from scanner.formats import _REGISTRY
+from scanner.formats import REGISTRY
 
 EXTRA = "reports"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(.*)$")
@@ -21,7 +21,7 @@ _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(.*)$")
 
 def needs_extra(formats: Iterable[str]) -> bool:
     """Whether any of `formats` needs a library of the `reports` extra."""
-    return any(_REGISTRY.get(f, ("", "", (), ""))[3] for f in formats)
+    return any(f in REGISTRY and REGISTRY.entry(f).pip_name for f in formats)
 
 
 def pip_spec(package: str, formats: Iterable[str]) -> str:

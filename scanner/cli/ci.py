@@ -55,15 +55,10 @@ def gate_argv(env: Mapping[str, str], json_path: Path, md_path: Path) -> tuple[l
         wanted.append((legacy, _input(env, "output") or None))
     reports: dict[str, str] = {}
     for fmt, path in wanted:
-        if fmt == "json" and path:
-            json_path = Path(path)
-            continue
-        if fmt == "markdown" and path:
-            md_path = Path(path)
-            continue
         args += ["--format", f"{fmt}={path}" if path else fmt]
         if path:
             reports[fmt] = path
+    # the step's own copies, in a fresh directory: what it reads back is this run's report or nothing
     args += ["--format", f"json={json_path}", "--format", f"markdown={md_path}"]
     reports.setdefault("json", str(json_path))
     reports.setdefault("markdown", str(md_path))
@@ -131,9 +126,11 @@ def github() -> None:
     from scanner.ci.github import annotation_commands, comment_body, output_block, outputs, summary
 
     env = dict(os.environ)
-    work = Path(env.get("RUNNER_TEMP") or tempfile.mkdtemp(prefix="modelscan-")) / "modelscan"
-    work.mkdir(parents=True, exist_ok=True)
+    base = Path(env.get("RUNNER_TEMP") or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="modelscan-", dir=base))
     argv, reports = gate_argv(env, work / "report.json", work / "report.md")
+    own_json, own_md = work / "report.json", work / "report.md"
     # the gate's log may carry names from strangers: no workflow command in it is obeyed
     token = secrets.token_hex(16)
     click.echo(f"::stop-commands::{token}")
@@ -145,11 +142,11 @@ def github() -> None:
     rc = proc.returncode
     report: dict[str, Any] | None = None
     try:
-        report = json.loads(Path(reports["json"]).read_text(encoding="utf-8"))
+        report = json.loads(own_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         report = None
     try:
-        markdown = Path(reports["markdown"]).read_text(encoding="utf-8")
+        markdown = own_md.read_text(encoding="utf-8")
     except OSError:
         first = next((line for line in proc.stderr.splitlines() if line.strip()), "no report was written")
         markdown = f"## modelscan could not run\n\n{_md_line(first)}\n"

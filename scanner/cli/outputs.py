@@ -26,29 +26,22 @@ class ReportSpec:
     path: Path | None          # None: standard output
 
 
-def format_option(f: Callable) -> Callable:
-    f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Write the report of a single --format to FILE instead of standard output.")(f)
-    f = click.option("--format", "-f", "formats", multiple=True, metavar="FORMAT[=PATH]",
-                     help=f"Report format ({', '.join(FORMATS)}), with a file to write it to; repeatable. "
-                          "A format without PATH goes to standard output. Default: table.")(f)
-    return f
-
-
 def parse_specs(formats: tuple[str, ...], output: Path | None) -> list[ReportSpec]:
     """The reports asked for; exits 2 (one line) on an unknown format or two for standard output."""
     from scanner.cli import fail
+    from scanner.formats import REGISTRY
 
+    names = REGISTRY.names()
     specs: list[ReportSpec] = []
     for raw in formats or ("table",):
         fmt, sep, path = raw.partition("=")
         fmt = fmt.strip().lower()
-        if fmt not in FORMATS:
+        if fmt not in names:
             from difflib import get_close_matches
 
-            close = get_close_matches(fmt, FORMATS, n=1)
+            close = get_close_matches(fmt, names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise fail(f"--format {fmt!r}: not a format{hint}; one of {', '.join(FORMATS)}")
+            raise fail(f"--format {fmt!r}: not a format{hint}; one of {', '.join(names)}")
         if sep and not path.strip():
             raise fail(f"--format {raw!r}: expected FORMAT=PATH")
         specs.append(ReportSpec(fmt, Path(path.strip()) if sep else None))

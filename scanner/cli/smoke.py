@@ -99,7 +99,8 @@ def _lock_targets(lock) -> list[str]:
               help="Tokens to generate greedily (generative models).")
 @click.option("--prompt", default=None, help="Prompt for the forward pass and the generation.")
 @format_options
-@verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).")
+@verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).",
+                 repository=False)
 @pass_options(ScanOptions)
 def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: str, max_new_tokens: int,
           prompt: str | None, opts: ScanOptions) -> None:
