@@ -126,7 +126,8 @@ def test_approvals_need_the_policy_and_never_lift_a_deny(served):
 
 def test_invalid_approvals_file_exits_2_naming_file_line_and_key(served):
     hub, shas, repo, home = served
-    (repo / "modelscan-approvals.yaml").write_text(approvals(shas[gf.PHI2]).replace("    owner: jane@example.com\n", ""))
+    no_owner = approvals(shas[gf.PHI2]).replace("    owner: jane@example.com\n", "")
+    (repo / "modelscan-approvals.yaml").write_text(no_owner)
     proc = run(hub, home, repo, "gate", "--policy", "org.yaml")
     assert proc.returncode == 2
     line, = [x for x in proc.stderr.splitlines() if x.strip()]

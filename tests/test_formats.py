@@ -254,7 +254,8 @@ def test_sarif_points_at_the_deployment_file_and_line(located, sarif_validator):
     moved = tuple(dataclasses.replace(r, locations=tuple({**loc, "line": (loc.get("line") or 0) + 5}
                                                          for loc in r.locations)) for r in located.results)
     again = json.loads(formats.get("sarif").render(dataclasses.replace(located, results=moved)))
-    assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == [r["partialFingerprints"] for r in results]
+    assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == \
+        [r["partialFingerprints"] for r in results]
 
 
 def test_sarif_odd_values_stay_valid(odd, sarif_validator):

@@ -110,11 +110,12 @@ def test_bad_repository_configuration_exits_2_in_one_line(tmp_path, text, needle
 
 
 def test_manifest_policy_key_is_part_of_the_manifest_schema(tmp_path):
-    (tmp_path / "modelscan.yaml").write_text(MANIFEST.format(policy="research").replace("policy:", "fail-on: deny\npolicy:"))
+    manifest = MANIFEST.format(policy="research")
+    (tmp_path / "modelscan.yaml").write_text(manifest.replace("policy:", "fail-on: deny\npolicy:"))
     proc = run(tmp_path, "gate", "--snapshot", str(EXAMPLES), "-f", "json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["policy"]["name"] == "research" and report["fail_on"] == "deny"
-    (tmp_path / "modelscan.yaml").write_text(MANIFEST.format(policy="research").replace("policy:", "fail-on: never\npolicy:"))
+    (tmp_path / "modelscan.yaml").write_text(manifest.replace("policy:", "fail-on: never\npolicy:"))
     proc = run(tmp_path, "gate", "--snapshot", str(EXAMPLES))
     assert proc.returncode == 2 and "modelscan.yaml:2" in proc.stderr

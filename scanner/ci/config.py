@@ -15,6 +15,7 @@ report (`configuration`).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +59,10 @@ def _pyproject(root: Path) -> dict[str, Setting]:
     path = root / PYPROJECT
     if not path.is_file():
         return {}
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:                         # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:                                               # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -152,7 +153,8 @@ def resolve(policy_setting: Setting, policy: Any, fail_on_flag: str | None, repo
         ignored.append(f"{s.where}: policy {s.value!r} (overridden by {policy_setting.where or policy_setting.source})")
     if fail_on_flag:
         fail_on = Setting(fail_on_flag, flag_source(), "--fail-on")
-        ignored += [f"{s.where}: fail-on {s.value!r} (overridden by --fail-on)" for s in repo.settings.get("fail-on") or ()]
+        ignored += [f"{s.where}: fail-on {s.value!r} (overridden by --fail-on)"
+                    for s in repo.settings.get("fail-on") or ()]
     else:
         repo_fail = repo.first("fail-on")
         if repo_fail is not None and honour:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from scanner.cli.common import configure_or_exit, evaluation_time, finish_report, load_kb_or_exit, make_sources, \

@@ -11,13 +11,8 @@ same Report, so they agree with each other and with the exit code.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import click
-
-from scanner.formats import FORMATS
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ class GitHubAPI:
                 message = json.loads(exc.read(65536) or b"{}").get("message", "")
             except (ValueError, AttributeError, OSError):
                 message = ""
-            raise GitHubError(f"{method} {path}: HTTP {exc.code}{': ' + str(message)[:200] if message else ''}") from None
+            detail = f": {str(message)[:200]}" if message else ""
+            raise GitHubError(f"{method} {path}: HTTP {exc.code}{detail}") from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise GitHubError(f"{method} {path}: {type(exc).__name__}: {str(reason)[:200]}") from None
