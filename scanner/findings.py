@@ -102,6 +102,12 @@ _RULES_AFTER_TERMS = [
     Rule("approval-stale", "Approval made under another policy or knowledge base", "medium",
          "The policy or the license knowledge base changed since the model was approved, so the approval no longer "
          "counts and the model was decided afresh. Review the result and run 'modelscan lock' again."),
+    # repository approvals (modelscan-approvals.yaml, docs/configuration.md)
+    Rule("approval-applied", "Repository approval applied", "info",
+         "An approval in the repository's modelscan-approvals.yaml accepted review findings of this model at this "
+         "commit (it names an owner, a reason, an expiry and the finding codes it accepts; it never lifts a deny)."),
+    Rule("approval-expired", "Repository approval expired", "medium",
+         "An approval in modelscan-approvals.yaml matched this model and commit but its expiry date has passed."),
 ]
 
 def rules_for(reg: Any) -> dict[str, Rule]:

@@ -11,6 +11,18 @@ from scanner.vocab import VERDICTS, Verdict  # noqa: F401 - VERDICTS is re-expor
 if TYPE_CHECKING:
     from scanner.kb import KnowledgeBase
 
+FAIL_ON = ("review", "deny", "never")   # --fail-on: the lowest verdict that fails; never = report only
+
+
+def fails(verdict: str, fail_on: str = "review") -> bool:
+    """Whether a verdict fails the run under --fail-on. A model that could not be decided always
+    does (exit 2, even report-only: the gate fails closed); `never` lets deny and review pass."""
+    if verdict == "error":
+        return True
+    if fail_on == "never":
+        return False
+    return verdict == "deny" or (verdict == "review" and fail_on == "review")
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -108,6 +120,9 @@ class Report:
     evaluated_at: str
     context: Mapping[str, Any]
     results: tuple[Result, ...]
+    fail_on: str = "review"                       # the lowest verdict that fails the run (or "never")
+    # where the policy, the settings and the approvals came from (scanner/ci/config.py)
+    configuration: Mapping[str, Any] | None = None
     # The knowledge base the results were decided with (its hash is `knowledge_base`): the AI-BOM
     # formats read license records (SPDX ids, references, URLs) from it, never from a fresh load.
     # Not part of the serialised report.

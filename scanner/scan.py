@@ -22,11 +22,11 @@ from scanner.evidence import Evidence
 from scanner.kb import KnowledgeBase
 from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
 from scanner.policy.model import Policy
-from scanner.result import PolicyRef, Report, Result
+from scanner.result import PolicyRef, Report, Result, fails
 from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"   # 1.1: fail_on, configuration
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
 MAX_DATASETS = 20
 UNAVAILABLE_WHEN_PINNED = "could not be read when the revision was approved (pinned unavailable)"
@@ -250,6 +250,6 @@ def exit_code(results: Iterable[Result], fail_on: str = "review") -> int:
     for r in results:
         if r.verdict == "error":
             code = max(code, 2)
-        elif r.verdict == "deny" or (r.verdict == "review" and fail_on == "review"):
+        elif fails(r.verdict, fail_on):
             code = max(code, 1)
     return code

@@ -217,6 +217,18 @@ def test_sarif_results_carry_verdicts_and_levels(json_report):
     assert by_code[("watt-ai/watt-tool-70B", "license-conflict-with-base")]["level"] == "error"    # high severity
     assert by_code[("watt-ai/watt-tool-70B", "derivative-duty-unmet")]["level"] == "warning"
     assert by_code[("meta-llama/Llama-3-70B", "target-unavailable")]["level"] == "error"
+    # levels from the verdict: an allowed model has notes only, a reviewed one no errors
+    by_verdict: dict[str, set] = {}
+    for res in run["results"]:
+        by_verdict.setdefault(res["properties"]["verdict"], set()).add(res["level"])
+        assert res["properties"]["security-severity"] == {"error": "8.0", "warning": "5.0", "note": "1.0"}[res["level"]]
+    assert by_verdict["allow"] == {"note"}
+    assert by_verdict["review"] <= {"warning", "note"} and "warning" in by_verdict["review"]
+    assert "error" in by_verdict["deny"] and by_verdict["error"] == {"error"}
+    # a rule's security-severity is its worst result's in this run (what GitHub sorts alerts by)
+    sev = {r["id"]: r["properties"]["security-severity"] for r in rules}
+    assert sev["non-commercial-use"] == "8.0" and sev["target-unavailable"] == "8.0"
+    assert all(0 < float(v) <= 10 for v in sev.values())
     assert {res["properties"]["verdict"] for res in run["results"]} >= {"review", "deny", "error"}
     assert run["properties"]["summary"] == json_report["summary"]
 
@@ -240,8 +252,13 @@ def test_sarif_points_at_the_deployment_file_and_line(located, sarif_validator):
     reviewed = [r for r in results if r["properties"]["target"] == "watt-ai/watt-tool-70B"][0]
     assert reviewed["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
     assert reviewed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "services/rag/model.toml"
-    # fingerprints tell the places apart
+    # fingerprints tell the places apart, and do not move with the line or a revision in the message
     assert len({r["partialFingerprints"]["modelscanFinding/v1"] for r in results}) == len(results)
+    moved = tuple(dataclasses.replace(r, locations=tuple({**loc, "line": (loc.get("line") or 0) + 5}
+                                                         for loc in r.locations)) for r in located.results)
+    again = json.loads(formats.get("sarif").render(dataclasses.replace(located, results=moved)))
+    assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == \
+        [r["partialFingerprints"] for r in results]
 
 
 def test_sarif_odd_values_stay_valid(odd, sarif_validator):
@@ -302,7 +319,7 @@ def test_junit_testcase_per_deployment(located):
     codestral = [c for c in cases if c.get("name").startswith("mistralai/Codestral-22B-v0.1@")]
     assert sorted(c.get("classname") for c in codestral) == ["batch-summarise", "chat-prod"]
     prod = next(c for c in codestral if c.get("classname") == "chat-prod")
-    assert prod.get("file") == "deploy/chat-prod/values.yaml" and prod.get("line") == "12"
+    assert prod.get("status") == "deny"
     assert prod.find("failure").get("type") == "deny"
     assert "deploy/chat-prod/values.yaml:12:9" in prod.find("failure").text
     mistral = [c for c in cases if c.get("name").startswith("mistralai/Mistral-7B-v0.1@")]
@@ -311,6 +328,33 @@ def test_junit_testcase_per_deployment(located):
     assert [c.get("classname") for c in reviewed] == ["modelscan"]
     assert root.get("tests") == str(len(cases)) == "6"
     assert root.get("failures") == "3" and root.get("errors") == "1"
+
+
+def junit_schema():
+    xmlschema = pytest.importorskip("xmlschema")
+    return xmlschema.XMLSchema(str(Path(__file__).parent / "schemas" / "junit-10.xsd"))
+
+
+def test_junit_validates_against_the_junit_10_schema(located, odd):
+    schema = junit_schema()
+    for text in (cli("junit").stdout, formats.get("junit").render(located), formats.get("junit").render(odd)):
+        schema.validate(text)
+    root = ET.fromstring(cli("junit").stdout)
+    assert set(root.attrib) <= {"name", "time", "tests", "failures", "errors"}
+    # the schema itself rejects what the issue found: skipped on <testsuites>
+    bad = cli("junit").stdout.replace('<testsuites name="modelscan"', '<testsuites skipped="0" name="modelscan"')
+    assert not schema.is_valid(bad)
+
+
+@pytest.mark.parametrize("fail_on,failures", [("review", 3), ("deny", 2), ("never", 0)])
+def test_junit_passes_what_the_gate_passes(located, fail_on, failures):
+    """Under --fail-on deny a reviewed model is a passing testcase (with its verdict in status)."""
+    root = ET.fromstring(formats.get("junit").render(dataclasses.replace(located, fail_on=fail_on)))
+    junit_schema().validate(ET.tostring(root, encoding="unicode"))
+    assert root.get("failures") == str(failures) and root.get("errors") == "1"
+    reviewed, = [c for c in root.iter("testcase") if c.get("name").startswith("Qwen/Qwen2.5-72B-Instruct@")]
+    assert reviewed.get("status") == "review"
+    assert (reviewed.find("failure") is not None) == (fail_on == "review")
 
 
 def test_junit_escapes_odd_values(odd):
@@ -403,6 +447,12 @@ def test_cyclonedx_ml_bom_validates(json_report):
     props = {(p["name"], p["value"]) for p in by["mistralai/Codestral-22B-v0.1"]["modelCard"]["properties"]}
     assert ("modelscan:openness", "open-weights") in props
     assert ("modelscan:license-freedom", "non-commercial") in props
+    # obligations are license terms, not ethical considerations: properties with term and license
+    for c in comps:
+        assert "considerations" not in c.get("modelCard", {})
+    codestral = next(r for r in json_report["results"] if r["target"] == "mistralai/Codestral-22B-v0.1")
+    obligations = [v for n, v in props if n == "modelscan:obligation"]
+    assert len(obligations) == len(codestral["obligations"]) > 0
     gguf = by[GGUF]
     ancestors = gguf["pedigree"]["ancestors"]
     assert [a["name"] for a in ancestors] == [GGUF_BASE]
@@ -492,3 +542,111 @@ def test_spdx_odd_values(odd, tmp_path):
     assert any(r.spdx_element_id == weird.spdx_id and r.related_spdx_element_id == base.spdx_id
                and r.relationship_type == RelationshipType.DESCENDANT_OF for r in doc.relationships)
     assert formats.get("spdx").render(odd) == text
+
+
+# ---------------------------------------------------------------- repository-relative locations
+
+def test_locations_are_repository_relative_in_sarif(located, sarif_validator, tmp_path):
+    from scanner.ci.locations import relocate, repository_root
+
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "services").mkdir()
+    assert repository_root(root / "services") == root.resolve()
+    # the gate ran in services/: discovery wrote paths relative to it
+    moved = relocate(located, cwd=root / "services", root=root)
+    doc = json.loads(formats.get("sarif").render(moved))
+    assert sarif_errors(sarif_validator, doc) == []
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for res in doc["runs"][0]["results"] for loc in res["locations"] if "physicalLocation" in loc}
+    assert "services/deploy/chat-prod/values.yaml" in uris and "services/services/rag/model.toml" in uris
+    assert doc["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]
+    # a file outside the repository is an absolute file URI without a base id
+    outside = relocate(located, cwd=tmp_path / "elsewhere", root=root)
+    doc = json.loads(formats.get("sarif").render(outside))
+    art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert art["uri"].startswith("file:///") and "uriBaseId" not in art
+    assert sarif_errors(sarif_validator, doc) == []
+
+
+# ---------------------------------------------------------------- several formats in one run
+
+def test_every_format_in_one_run_validates_and_agrees_with_the_gate(tmp_path, sarif_validator):
+    """`check` with every format at once and --fail-on deny, in a repository whose modelscan.yaml
+    deploys two of the models: each report passes its own validator, and all agree with the
+    verdicts and the exit code (a reviewed model passes under --fail-on deny)."""
+    pytest.importorskip("cyclonedx")
+    (tmp_path / "modelscan.yaml").write_text(
+        "version: 1\ndeployments:\n  - name: chat\n    models:\n"
+        "      - mistralai/Codestral-22B-v0.1\n      - Qwen/Qwen2.5-72B-Instruct\n")
+    out = {fmt: tmp_path / "out" / name for fmt, name in (
+        ("json", "r.json"), ("sarif", "r.sarif"), ("junit", "r.xml"), ("cyclonedx", "bom.json"),
+        ("spdx", "r.spdx.json"), ("markdown", "r.md"))}
+    args = [a for fmt, path in out.items() for a in ("--format", f"{fmt}={path}")]
+    proc = run_cli("check", *TARGETS, "--snapshot", str(EXAMPLES), *args, "-f", "table", "--fail-on", "deny",
+                   "--now", NOW, cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2, proc.stderr            # the unknown model: could not decide
+    assert "Traceback" not in proc.stderr and "REVIEW" in proc.stdout     # the table went to stdout
+    import jsonschema
+
+    from scanner.kb import load_schema
+    report = json.loads(out["json"].read_text())
+    jsonschema.Draft202012Validator(load_schema("report.schema.json")).validate(report)
+    verdicts = {r["target"]: r["verdict"] for r in report["results"]}
+    assert verdicts == TARGETS and report["fail_on"] == "deny"
+
+    sarif = json.loads(out["sarif"].read_text())
+    assert sarif_errors(sarif_validator, sarif) == []
+    run = sarif["runs"][0]
+    assert {v["target"]: v["verdict"] for v in run["properties"]["verdicts"]} == verdicts
+    assert run["properties"]["failOn"] == "deny"
+    # check results are located at the model's reference in the repository's manifest
+    for res in run["results"]:
+        phys = res["locations"][0].get("physicalLocation")
+        if res["properties"]["target"] in ("mistralai/Codestral-22B-v0.1", "Qwen/Qwen2.5-72B-Instruct"):
+            assert phys["artifactLocation"] == {"uri": "modelscan.yaml", "uriBaseId": "%SRCROOT%"}
+            assert phys["region"]["startLine"] in (5, 6)
+        allowed_levels = {"allow": {"note"}, "review": {"warning", "note"}, "deny": {"error", "warning", "note"},
+                          "error": {"error"}}[res["properties"]["verdict"]]
+        assert res["level"] in allowed_levels
+
+    junit_schema().validate(out["junit"].read_text())
+    root = ET.fromstring(out["junit"].read_text())
+    cases = {c.get("name").split("@")[0]: c for c in root.iter("testcase")}
+    assert cases["Qwen/Qwen2.5-72B-Instruct"].find("failure") is None          # review passes under deny
+    assert cases["mistralai/Codestral-22B-v0.1"].find("failure").get("type") == "deny"
+    assert root.get("failures") == "1" and root.get("errors") == "1"
+    assert {name: c.get("status") for name, c in cases.items()} == verdicts
+
+    bom_text = out["cyclonedx"].read_text()
+    assert cdx_validate(bom_text) is None
+    bom = json.loads(bom_text)
+    assert {c["name"]: next(p["value"] for p in c["modelCard"]["properties"] if p["name"] == "modelscan:verdict")
+            for c in bom["components"]} == verdicts
+
+    _, messages = spdx_parse_and_validate(out["spdx"].read_text(), tmp_path)
+    assert messages == []
+    assert out["markdown"].read_text().count("**DENY**") >= 1
+
+
+def test_fail_on_never_is_report_only_but_still_fails_closed():
+    ok = ["mistralai/Codestral-22B-v0.1", "Qwen/Qwen2.5-72B-Instruct"]
+    proc = run_cli("check", *ok, "--snapshot", "examples/hub", "--fail-on", "never", "-f", "json", "--now", NOW)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["fail_on"] == "never" and {r["verdict"] for r in report["results"]} == {"deny", "review"}
+    proc = run_cli("check", *ok, "meta-llama/Llama-3-70B", "--snapshot", "examples/hub", "--fail-on", "never",
+                   "--now", NOW)
+    assert proc.returncode == 2          # a model that could not be decided is never report-only
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("-f", "sarif", "-f", "json"), "only one --format may go to standard output"),
+    (("-f", "sarf=x.sarif"), "did you mean 'sarif'"),
+    (("-f", "json=a.json", "-f", "sarif=a.json"), "same file"),
+    (("-f", "json=a.json", "-o", "b.json"), "--output goes with a single --format"),
+])
+def test_bad_format_arguments_exit_2_before_scanning(args, needle, tmp_path):
+    proc = run_cli("check", "mistralai/Mistral-7B-v0.1", "--snapshot", "examples/hub", *args, "--now", NOW)
+    assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+    assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1

@@ -252,9 +252,9 @@ def test_gate_exit_codes_fail_on_and_nothing_found(tmp_path):
 def test_action_and_pre_commit_hook_definitions():
     action = yaml.safe_load((gf.ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    assert {"paths", "policy", "fail-on", "format", "output"} <= set(action["inputs"])
+    assert {"paths", "policy", "fail-on", "format", "output", "formats", "context", "snapshot"} <= set(action["inputs"])
     script = "\n".join(s.get("run", "") for s in action["runs"]["steps"])
-    assert "pip install" in script and "args=(gate" in script and "bin/modelscan" in script
+    assert "pip install" in script and "bin/modelscan\" ci github" in script     # tests/test_ci_github.py runs it
     hooks = yaml.safe_load((gf.ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "modelscan-gate")
     assert hook["language"] == "python" and hook["pass_filenames"] is True and hook["entry"].startswith("modelscan-compliance gate")

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from scanner.cli.common import check_format_or_exit, evaluation_time, load_kb_or_exit, load_policy_or_exit, \
-    make_sources, parse_targets_or_exit, render, write_output
-from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
+from scanner.cli.common import configure_or_exit, evaluation_time, finish_report, load_kb_or_exit, make_sources, \
+    parse_targets_or_exit
+from scanner.cli.options import ScanOptions, pass_options, policy_options, report_options, source_options, \
     verdict_options
+from scanner.cli.outputs import check_specs_or_exit, parse_specs, write_reports
 
 
 @click.command()
 @click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @policy_options
 @source_options
-@format_options
+@report_options
 @verdict_options()
 @pass_options(ScanOptions)
 def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
@@ -27,19 +26,39 @@ def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
       modelscan check meta-llama/Meta-Llama-3-70B --policy policies/default.yaml
       modelscan check ./my-finetune mistralai/Mistral-7B-v0.1@<sha> -f json -o report.json
       modelscan check Qwen/Qwen2.5-72B-Instruct --snapshot examples/hub
+      modelscan check org/model -f table -f sarif=m.sarif -f junit=m.xml --fail-on never
     """
+    from scanner.ci.locations import locate_checked
     from scanner.scan import Scanner, exit_code
 
-    check_format_or_exit(opts.fmt)
+    specs = parse_specs(opts.formats, opts.output)
+    check_specs_or_exit(specs)
     parsed = parse_targets_or_exit(targets)
-    policy = load_policy_or_exit(opts)
+    policy, fail_on, configuration = configure_or_exit(opts)
     kb = load_kb_or_exit()
     source, local = make_sources(opts)
     scanner = Scanner(source, kb, policy, evaluation_time(opts.now), local=local, follow_parents=not opts.no_lineage)
-    report = scanner.scan(parsed)
-    text = render(report, opts.fmt, color=opts.output is None and sys.stdout.isatty())
-    write_output(text, opts.output)
+    report = finish_report(scanner.scan(parsed), fail_on, configuration)
+    report = locate_checked(report, manifest_references_here(),
+                            {t.raw: t.raw for t in parsed if t.kind == "local"})
+    write_reports(report, specs)
     for r in report.results:
         if r.verdict == "error":
             click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
-    raise click.exceptions.Exit(exit_code(report.results, opts.fail_on))
+    raise click.exceptions.Exit(exit_code(report.results, fail_on))
+
+
+def manifest_references_here() -> list:
+    """The references of the repository's modelscan.yaml, where there is a valid one: `check`
+    results point at the line that deploys the model (an invalid manifest is the gate's
+    business; check only leaves its results unlocated)."""
+    from scanner.ci.locations import repository_root
+    from scanner.gate.discover import DiscoveryError, discover
+
+    manifest = repository_root() / "modelscan.yaml"
+    if not manifest.is_file():
+        return []
+    try:
+        return list(discover([str(manifest)]))
+    except (DiscoveryError, OSError):
+        return []

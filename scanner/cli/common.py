@@ -12,6 +12,50 @@ from scanner.cli import fail
 from scanner.cli.options import ScanOptions, policy_options, source_options  # noqa: F401 - shared decorators
 
 
+def configure_or_exit(opts: ScanOptions):
+    """(policy with --context applied, the fail-on level, the report's `configuration`) from the
+    command line, the environment and the repository's files, in that order (scanner/ci/config.py,
+    docs/configuration.md); exits 2 on invalid configuration or policy."""
+    from dataclasses import replace
+
+    from scanner.ci.config import ConfigError, choose_policy, read_repository, resolve
+
+    try:
+        repo = read_repository()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    chosen = choose_policy(opts.policy_ref, repo)
+    policy = load_policy_or_exit(replace(opts, policy_ref=chosen.value))
+    resolved = resolve(chosen, policy, opts.fail_on, repo)
+    return resolved.policy, resolved.fail_on, resolved.configuration
+
+
+def load_approvals_or_exit(policy: Any, lock_file: Path, configuration: dict[str, Any]):
+    """The repository approvals beside the lockfile when the policy honours them (else None);
+    records in `configuration` what was found and whether it counts. Exits 2 when invalid."""
+    from scanner.gate.approvals import ApprovalsError, approvals_path, approvals_summary, load_approvals
+
+    path = approvals_path(lock_file)
+    honoured = policy.honours("approvals")
+    try:
+        approvals = load_approvals(path) if honoured or path.is_file() else None
+    except ApprovalsError as exc:
+        raise fail(str(exc)) from None
+    configuration["approvals"] = dict(approvals_summary(approvals, honoured, path))
+    return approvals if honoured else None
+
+
+def finish_report(report: Any, fail_on: str, configuration: dict[str, Any]) -> Any:
+    """The report with its fail-on level, configuration, and locations relative to the repository
+    root (scanner/ci/locations.py)."""
+    from dataclasses import replace
+
+    from scanner.ci.locations import relocate, repository_root
+
+    report = replace(report, fail_on=fail_on, configuration=configuration)
+    return relocate(report, Path.cwd(), repository_root())
+
+
 def load_policy_or_exit(opts: ScanOptions):
     """The policy named by --policy, with the --context overrides; exits 2 when invalid."""
     from scanner.policy.model import PolicyError, load_policy, parse_context_overrides

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import click
 
 from scanner.cli import fail
-from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, render, \
-    write_output
-from scanner.cli.options import GateOptions, format_options, pass_options, policy_options, source_options, \
+from scanner.cli.common import configure_or_exit, evaluation_time, finish_report, load_approvals_or_exit, \
+    load_kb_or_exit, make_sources
+from scanner.cli.options import GateOptions, pass_options, policy_options, report_options, source_options, \
     verdict_options
+from scanner.cli.outputs import check_specs_or_exit, parse_specs, write_reports
 
 from scanner.scan import DEFAULT_JOBS  # noqa: E402
 
@@ -34,8 +35,17 @@ def gate_options(f: F) -> F:
     return f
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What the configuration decided for this run (scanner/ci/config.py)."""
+
+    fail_on: str
+    configuration: dict[str, Any]
+    approvals: Any          # scanner.gate.approvals.Approvals | None: the repository's, when honoured
+
+
 def prepare(paths: tuple[Path, ...], opts: GateOptions):
-    """(plan items, Scanner) for the models under `paths`; exits 2 on bad input."""
+    """(plan items, Scanner, Setup) for the models under `paths`; exits 2 on bad input."""
     from scanner.gate.discover import DiscoveryError, discover
     from scanner.gate.runner import plan
     from scanner.scan import Scanner
@@ -44,11 +54,12 @@ def prepare(paths: tuple[Path, ...], opts: GateOptions):
         refs = discover([str(p) for p in paths] or ["."])
     except DiscoveryError as exc:
         raise fail(str(exc)) from None
-    policy = load_policy_or_exit(opts)
+    policy, fail_on, configuration = configure_or_exit(opts)
+    approvals = load_approvals_or_exit(policy, opts.lock_file, configuration)
     kb = load_kb_or_exit()
     source, _ = make_sources(opts)
     scanner = Scanner(source, kb, policy, evaluation_time(opts.now), follow_parents=not opts.no_lineage, jobs=opts.jobs)
-    return plan(refs), scanner
+    return plan(refs), scanner, Setup(fail_on, configuration, approvals)
 
 
 def run_items(gate_obj, items, what: str):
@@ -67,7 +78,7 @@ def run_items(gate_obj, items, what: str):
 @click.option("--locked", is_flag=True,
               help="Check every model against the lockfile: a model not in it, approved under another policy or "
                    "knowledge base, or whose licenses changed, fails.")
-@format_options
+@report_options
 @pass_options(GateOptions)
 def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
     """Find the Hub models that PATHs (files or directories; default: .) deploy and decide each one.
@@ -78,38 +89,34 @@ def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
 
     \b
     Exit codes: 0 every model allowed; 1 a model denied or needing review (review passes
-    with --fail-on deny); 2 a model could not be decided, or bad input.
+    with --fail-on deny, both with --fail-on never); 2 a model could not be decided, or bad input.
 
     \b
     Examples:
       modelscan gate                              # the current directory
-      modelscan gate deploy/ --policy org.yaml -f sarif -o modelscan.sarif
+      modelscan gate deploy/ --policy org.yaml -f sarif=modelscan.sarif -f junit=modelscan.xml
       modelscan gate --locked                     # only what modelscan.lock approved
     """
     from scanner.gate.lock import LockError, load_lock
     from scanner.gate.runner import Gate
     from scanner.scan import exit_code
 
+    specs = parse_specs(opts.formats, opts.output)
+    check_specs_or_exit(specs)
     lock = None
     if locked:
         try:
             lock = load_lock(opts.lock_file)
         except LockError as exc:
             raise fail(str(exc)) from None
-    items, scanner = prepare(paths, opts)
+    items, scanner, setup = prepare(paths, opts)
     if not items:
         click.echo(f"modelscan: no model references found in {', '.join(map(str, paths)) or '.'}", err=True)
-    g = Gate(scanner, lock, locked)
+    g = Gate(scanner, lock, locked, approvals=setup.approvals)
     decisions = run_items(g, items, "Scanning")
-    report = g.report(decisions)
-    try:
-        text = render(report, opts.fmt, color=opts.output is None and sys.stdout.isatty())
-    except Exception as exc:  # noqa: BLE001 - e.g. a format whose optional library is missing
-        if type(exc).__name__ != "FormatUnavailable":
-            raise
-        raise fail(str(exc)) from None
-    write_output(text, opts.output)
+    report = finish_report(g.report(decisions), setup.fail_on, setup.configuration)
+    write_reports(report, specs)
     for r in report.results:
         if r.verdict == "error":
             click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
-    raise click.exceptions.Exit(exit_code(report.results, opts.fail_on))
+    raise click.exceptions.Exit(exit_code(report.results, setup.fail_on))

@@ -40,8 +40,8 @@ def lock(paths: tuple[Path, ...], opts: GateOptions) -> None:
             old = load_lock(lock_file)
         except LockError as exc:
             raise fail(f"{exc} (remove it to start a new one)") from None
-    items, scanner = prepare(paths, opts)
-    g = Gate(scanner, None, locked=False)      # a re-lock walks base models afresh
+    items, scanner, setup = prepare(paths, opts)
+    g = Gate(scanner, None, locked=False, approvals=setup.approvals)      # a re-lock walks base models afresh
     decisions = run_items(g, items, "Locking")
     entries = merge_approvals(decisions, old)
     try:
@@ -58,4 +58,4 @@ def lock(paths: tuple[Path, ...], opts: GateOptions) -> None:
             click.echo(f"{d.result.verdict:6}  {d.result.repo_id}@{(d.result.sha or '')[:12]}")
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "no models found"
     click.echo(f"{lock_file}: {len(entries)} model(s) locked ({summary})")
-    raise click.exceptions.Exit(exit_code([d.result for d in decisions], opts.fail_on))
+    raise click.exceptions.Exit(exit_code([d.result for d in decisions], setup.fail_on))

@@ -41,9 +41,10 @@ class ScanOptions:
     timeout: float
     deadline: float
     no_lineage: bool
-    fail_on: str
+    fail_on: str | None                 # None: the repository's, else review (scanner/ci/config.py)
     now: str | None
-    fmt: str = "table"                  # lock writes no report
+    fmt: str = "table"                  # one report (smoke); lock writes none
+    formats: tuple[str, ...] = ()       # FORMAT[=PATH] values (check, gate): several reports in one run
     output: Path | None = None
 
 
@@ -92,7 +93,8 @@ def policy_options(f: F) -> F:
                           "(lists comma-separated). Repeatable.")(f)
     f = click.option("--policy", "-p", "policy_ref", default=None, metavar="FILE|NAME",
                      help="Policy file, or a shipped policy name (default, permissive-only, eu-commercial, research). "
-                          "Default: 'default'.")(f)
+                          "Default: $MODELSCAN_POLICY, else the repository's (modelscan.yaml, pyproject.toml), "
+                          "else 'default' (docs/configuration.md).")(f)
     return f
 
 
@@ -117,11 +119,58 @@ def format_options(f: F) -> F:
     return f
 
 
-def verdict_options(fail_on_help: str = FAIL_ON_HELP, now_help: str = NOW_HELP) -> Callable[[F], F]:
-    """`--fail-on` and `--now` (their help differs a little between commands)."""
+class FormatSpec(click.ParamType):
+    """`FORMAT[=PATH]`: a format registered in scanner.formats.REGISTRY when the command line is
+    parsed, and optionally the file to write it to; the help lists the registered formats."""
+
+    name = "format"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        from scanner import formats
+
+        return "[" + "|".join(formats.REGISTRY.names()) + "][=PATH]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from difflib import get_close_matches
+
+        from scanner import formats
+
+        text = str(value)
+        fmt, sep, path = text.partition("=")
+        names = formats.REGISTRY.names()
+        if fmt.strip().lower() not in names:
+            close = get_close_matches(fmt.strip().lower(), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.fail(f"{fmt.strip()!r} is not one of {', '.join(map(repr, names))}{hint}.", param, ctx)
+        if sep and not path.strip():
+            self.fail(f"{text!r}: expected FORMAT=PATH", param, ctx)
+        return f"{fmt.strip().lower()}{sep}{path.strip()}"
+
+
+def report_options(f: F) -> F:
+    """`--format FORMAT[=PATH]` (repeatable: several reports in one run) and `--output`
+    (scanner/cli/outputs.py)."""
+    f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write the report of a single --format to FILE instead of standard output.")(f)
+    f = click.option("--format", "-f", "formats", multiple=True, type=FormatSpec(),
+                     help="Report format, with the file to write it to; repeatable (several reports in one run). "
+                          "A format without PATH goes to standard output (one may). Default: table.")(f)
+    return f
+
+
+def verdict_options(fail_on_help: str = FAIL_ON_HELP, now_help: str = NOW_HELP,
+                    repository: bool = True) -> Callable[[F], F]:
+    """`--fail-on` and `--now` (their help differs a little between commands). With `repository`
+    (check, gate, lock) --fail-on also takes `never` and defaults to the repository's
+    configuration, else review (docs/configuration.md)."""
     def decorate(f: F) -> F:
         f = click.option("--now", default=None, metavar="ISO-DATE", help=now_help)(f)
-        f = click.option("--fail-on", type=click.Choice(["deny", "review"]), default="review", show_default=True,
-                         help=fail_on_help)(f)
+        if repository:
+            f = click.option("--fail-on", type=click.Choice(["review", "deny", "never"]), default=None,
+                             help=fail_on_help + " never: report only (a model that could not be decided still "
+                                                 "exits 2). Default: the repository's fail-on, else review.")(f)
+        else:
+            f = click.option("--fail-on", type=click.Choice(["deny", "review"]), default="review",
+                             show_default=True, help=fail_on_help)(f)
         return f
     return decorate

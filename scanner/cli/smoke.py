@@ -99,7 +99,8 @@ def _lock_targets(lock) -> list[str]:
               help="Tokens to generate greedily (generative models).")
 @click.option("--prompt", default=None, help="Prompt for the forward pass and the generation.")
 @format_options
-@verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).")
+@verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).",
+                 repository=False)
 @pass_options(ScanOptions)
 def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: str, max_new_tokens: int,
           prompt: str | None, opts: ScanOptions) -> None:
@@ -139,8 +140,8 @@ def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: 
         local_rec.seen.clear()
         r = scanner.scan_one(t)
         seen = (local_rec if t.kind == "local" else hub_rec).seen
-        outcome = smoke_one(r, seen[0] if seen else None, t, policy, lock, str(lock_path or ""), opts.fail_on,
-                            opts.offline, options)
+        outcome = smoke_one(r, seen[0] if seen else None, t, policy, lock, str(lock_path or ""),
+                            opts.fail_on or "review", opts.offline, options)
         code = max(code, EXIT[outcome["status"]])
         results.append(dataclasses.replace(r, smoke=outcome))
         _say(r, outcome)

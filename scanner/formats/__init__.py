@@ -54,6 +54,10 @@ class FormatRegistry:
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
+    def entry(self, name: str) -> FormatEntry:
+        """The entry of format `name`; KeyError for an unknown name."""
+        return self._entries[name]
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -150,13 +150,12 @@ def model_card(r: Result) -> dict[str, Any]:
     if datasets:
         params["datasets"] = [{"type": "dataset", "name": str(d["id"])} for d in datasets]
     card: dict[str, Any] = {"modelParameters": params}
-    risks = [{"name": f"{o.license}: {o.text}"} for o in r.obligations]
-    if risks:
-        card["considerations"] = {"ethicalConsiderations": risks}
+    # Obligations are license terms the deployer must meet, not ethical considerations of the
+    # model: they go into properties (one per obligation, with its term type and license).
     props = [("verdict", r.verdict), ("openness", r.classification.openness),
              ("license-freedom", r.classification.license_freedom), ("classification", r.classification.label)]
     props += [("reason", reason) for reason in r.reasons]
-    props += [("obligation", f"{o.term} ({o.license})") for o in r.obligations]
+    props += [("obligation", f"{o.term} ({o.license}): {o.text}") for o in r.obligations]
     card["properties"] = [{"name": f"{NS}:{k}", "value": str(v)} for k, v in props if v not in (None, "")]
     return card
 

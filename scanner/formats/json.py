@@ -54,6 +54,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "context": thaw(dict(report.context)),
         "results": [result_dict(r) for r in report.results],
         "summary": report.summary,
+        "fail_on": report.fail_on,
+        "configuration": thaw(dict(report.configuration)) if report.configuration is not None else None,
     }
 
 

@@ -1,7 +1,10 @@
 """JUnit XML for CI test reports: one testcase per model, or per deployment that references it.
 
-deny and review are <failure>s (type = the verdict), error is an <error>, allow passes.
-A testcase's classname is the deployment a location names, else "modelscan".
+A testcase fails exactly when the gate does: deny, and review unless `--fail-on deny` (or
+`never`), are <failure>s (type = the verdict); error is an <error>; what the gate passes
+passes, with its verdict in `status` and its details in <system-out>. A testcase's classname
+is the deployment a location names, else "modelscan". Valid against the Jenkins xunit
+junit-10 schema (tests/schemas/junit-10.xsd).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Mapping
 
 from scanner.formats.interface import Format
-from scanner.result import Report, Result
+from scanner.result import Report, Result, fails
 
 DEFAULT_CLASSNAME = "modelscan"
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -70,41 +73,38 @@ def _cases(r: Result) -> list[tuple[str, list[Mapping[str, Any]]]]:
     return cases
 
 
-def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[str, Any]]) -> str:
+def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[str, Any]], fail_on: str) -> str:
+    """One <testcase>; returns "failure", "error" or "pass". Attributes and children are those of
+    the Jenkins xunit junit-10 schema (tests/schemas/junit-10.xsd): where the model is referenced
+    and the smoke outcome go into the text, `status` carries the verdict."""
     name = r.repo_id or r.target
-    attrs = {"classname": _x(classname), "name": _x(f"{name}@{r.sha}" if r.sha else name), "time": "0"}
-    first = next((loc for loc in locs if loc.get("file")), None)
-    if first is not None:
-        attrs["file"] = _x(first["file"])
-        if first.get("line") is not None:
-            attrs["line"] = _x(first["line"])
-    case = ET.SubElement(parent, "testcase", attrs)
+    case = ET.SubElement(parent, "testcase", {"name": _x(f"{name}@{r.sha}" if r.sha else name),
+                                              "classname": _x(classname), "time": "0", "status": _x(r.verdict)})
     smoke = r.smoke or {}
+    text = _details(r, locs)
     if smoke:
-        props = ET.SubElement(case, "properties")
-        for key, value in sorted(smoke.items()):
-            if not isinstance(value, (dict, list, tuple)) and value is not None:
-                ET.SubElement(props, "property", {"name": _x(f"smoke.{key}"), "value": _x(value)})
-    text = _x(_details(r, locs))
+        text += "smoke:\n" + "".join(f"  {key}: {value}\n" for key, value in sorted(smoke.items())
+                                     if not isinstance(value, (dict, list, tuple)) and value is not None)
+    text = _x(text)
     message = _x(f"{r.verdict}: {r.reasons[0]}" if r.reasons else r.verdict)
     status = smoke.get("status")
     if r.verdict == "error":
         ET.SubElement(case, "error", {"message": message, "type": "error"}).text = text
         return "error"
-    if r.verdict in ("deny", "review"):
+    if r.verdict in ("deny", "review") and fails(r.verdict, fail_on):
         ET.SubElement(case, "failure", {"message": message, "type": r.verdict}).text = text
-        return r.verdict
+        return "failure"
     # an allowed model whose smoke test did not pass is not a passing testcase
     if status == "refused":
         ET.SubElement(case, "failure", {"message": _x(f"smoke refused: {smoke.get('code', '')}"),
                                         "type": "smoke-refused"}).text = text
-        return "deny"
+        return "failure"
     if status in ("failed", "not-run"):
         why = f"smoke {status}: {smoke.get('stage', '')}: {smoke.get('message', '')}"
         ET.SubElement(case, "error", {"message": _x(why), "type": f"smoke-{status}"}).text = text
         return "error"
     ET.SubElement(case, "system-out").text = text
-    return r.verdict
+    return "pass"
 
 
 def junit_element(report: Report) -> ET.Element:
@@ -112,23 +112,24 @@ def junit_element(report: Report) -> ET.Element:
     props = ET.SubElement(suite, "properties")
     for key, value in (("policy", report.policy.name), ("policy_hash", report.policy.hash),
                        ("knowledge_base", report.knowledge_base.get("hash", "")),
-                       ("evaluated_at", report.evaluated_at),
+                       ("evaluated_at", report.evaluated_at), ("fail_on", report.fail_on),
                        ("tool", f"{report.tool.get('name', 'modelscan')} {report.tool.get('version', '')}".strip())):
         ET.SubElement(props, "property", {"name": key, "value": _x(value)})
     counts = {"tests": 0, "failures": 0, "errors": 0}
     for r in report.results:
         for classname, locs in _cases(r):
-            verdict = _testcase(suite, r, classname, locs)
+            outcome = _testcase(suite, r, classname, locs, report.fail_on)
             counts["tests"] += 1
-            if verdict == "error":
+            if outcome == "error":
                 counts["errors"] += 1
-            elif verdict in ("deny", "review"):
+            elif outcome == "failure":
                 counts["failures"] += 1
     stamp = report.evaluated_at[:-1] if report.evaluated_at.endswith("Z") else report.evaluated_at
+    # <testsuite> requires name, tests, failures and errors; <testsuites> carries only name, time,
+    # tests, failures and errors (the junit-10 schema CI servers read)
     suite.attrib.update({k: str(v) for k, v in counts.items()})
     suite.attrib.update({"skipped": "0", "time": "0", "timestamp": _x(stamp)})
-    root = ET.Element("testsuites", {"name": "modelscan", **{k: str(v) for k, v in counts.items()},
-                                     "skipped": "0", "time": "0"})
+    root = ET.Element("testsuites", {"name": "modelscan", "time": "0", **{k: str(v) for k, v in counts.items()}})
     root.append(suite)
     return root
 

@@ -4,6 +4,13 @@ One rule per finding code, generated from scanner.findings.RULES; one result per
 and per place a deployment file references the model (Result.locations). A result with no
 location falls back to the policy file when its path is relative (the repository's own
 `modelscan.yaml`-like file), and always names the model as a logical location.
+
+Levels follow the verdict, so code scanning agrees with the gate: a finding that made a
+model `deny` is an `error`, one that made it `review` a `warning`, everything else (every
+finding of an allowed model) a `note`; a model that could not be decided is an `error`.
+`security-severity` (what GitHub sorts alerts by) follows the same levels. Paths are
+repository-relative under the `%SRCROOT%` base id (the CLI makes them so), and
+`partialFingerprints` hash what identifies a finding, not its wording or line.
 """
 
 from __future__ import annotations
@@ -20,22 +27,29 @@ from scanner.result import Report, Result
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
-_DIGITS = re.compile(r"\d+")
+_VOLATILE = re.compile(r"\b[0-9a-f]{7,64}\b|\d+")
 
 _SEVERITY_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# GitHub reads security-severity (0.1-10) from a rule: 7+ high, 4-6.9 medium, below low
+SECURITY_SEVERITY = {"error": "8.0", "warning": "5.0", "note": "1.0"}
+_LEVEL_RANK = {"note": 0, "warning": 1, "error": 2}
 
 
 def severity_level(severity: str) -> str:
     return _SEVERITY_LEVEL.get(severity, "warning")
 
 
-def finding_level(f: Finding) -> str:
-    """deny or high+ -> error; review or medium -> warning; low and info -> note."""
-    if f.effect == "deny" or severity_level(f.severity) == "error":
+def finding_level(r: Result, f: Finding) -> str:
+    """The level of one finding of one result, from the verdict: what made a model deny is an
+    error, what made it review a warning, anything else a note (an allowed model has notes
+    only); a model that could not be decided is an error."""
+    if r.verdict == "error":
         return "error"
-    if f.effect == "review" or f.severity == "medium":
-        return "warning"
-    return "note"
+    if r.verdict == "allow" or f.effect not in ("deny", "review"):
+        return "note"
+    if f.effect == "deny" and r.verdict == "deny":
+        return "error"
+    return "warning"
 
 
 def _rule_name(code: str) -> str:
@@ -55,13 +69,15 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
-    return quote(str(path).replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
+    return quote(str(path).replace("\\", "/"), safe="/@!$&'()*+,;=-._~")
 
 
 def _physical(file: str, line: Any = None, column: Any = None) -> dict[str, Any]:
-    artifact: dict[str, Any] = {"uri": _uri(file)}
-    if not str(file).startswith("/") and ":" not in str(file).split("/")[0]:
-        artifact["uriBaseId"] = SRCROOT
+    name = str(file).replace("\\", "/")
+    if name.startswith("/"):               # outside the repository: an absolute file URI
+        artifact: dict[str, Any] = {"uri": "file://" + _uri(name)}
+    else:
+        artifact = {"uri": _uri(name[2:] if name.startswith("./") else name), "uriBaseId": SRCROOT}
     out: dict[str, Any] = {"artifactLocation": artifact}
     region: dict[str, Any] = {}
     if isinstance(line, int) and not isinstance(line, bool) and line >= 1:
@@ -102,7 +118,8 @@ def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Mapping
 def _fingerprint(r: Result, f: Finding, loc: Mapping[str, Any] | None) -> str:
     # the message with its numbers masked: several findings may share a code and a license, and
     # figures such as a user count change with the context without making it another finding
-    key = "\0".join([r.repo_id or r.target, f.code, f.license or "", _DIGITS.sub("#", f.message),
+    # (and hex such as a commit sha, which moves without making it another finding); no line
+    key = "\0".join([(r.repo_id or r.target).lower(), f.code, f.license or "", _VOLATILE.sub("#", f.message),
                       str((loc or {}).get("file") or ""), str((loc or {}).get("deployment") or "")])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -123,9 +140,11 @@ def _result(report: Report, r: Result, f: Finding, index: Mapping[str, int]) -> 
                 if loc.get(key):
                     props[key] = loc[key]
         where = f" (deployment {loc['deployment']})" if loc is not None and loc.get("deployment") else ""
+        level = finding_level(r, f)
+        props["security-severity"] = SECURITY_SEVERITY[level]
         res: dict[str, Any] = {
             "ruleId": f.code,
-            "level": finding_level(f),
+            "level": level,
             "message": {"text": f"{name}{at}: {f.message}{where} [verdict: {r.verdict}]"},
             "locations": [sarif_loc],
             "partialFingerprints": {"modelscanFinding/v1": _fingerprint(r, f, loc)},
@@ -141,6 +160,13 @@ def sarif_dict(report: Report) -> dict[str, Any]:
     rules = [_rule(rule) for rule in RULES.values()]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = [res for r in report.results for f in r.findings for res in _result(report, r, f, index)]
+    worst: dict[str, str] = {}
+    for res in results:
+        if _LEVEL_RANK[res["level"]] >= _LEVEL_RANK[worst.get(res["ruleId"], "note")]:
+            worst[res["ruleId"]] = res["level"]
+    for rule in rules:
+        level = worst.get(rule["id"], rule["defaultConfiguration"]["level"])
+        rule["properties"]["security-severity"] = SECURITY_SEVERITY[level]
     tool_version = str(report.tool.get("version", ""))
     driver: dict[str, Any] = {"name": str(report.tool.get("name", "modelscan")), "rules": rules}
     if tool_version:
@@ -155,6 +181,7 @@ def sarif_dict(report: Report) -> dict[str, Any]:
             "policy": {"name": report.policy.name, "path": report.policy.path, "hash": report.policy.hash},
             "knowledgeBase": dict(report.knowledge_base),
             "summary": report.summary,
+            "failOn": report.fail_on,
             "verdicts": [{"target": r.target, "repo_id": r.repo_id, "revision": r.sha or r.revision,
                           "verdict": r.verdict, "reasons": list(r.reasons)} for r in report.results],
         },

@@ -50,13 +50,16 @@ class LockEntry:
     requested: str | None = None                    # the revision the deployment asked for (None: default branch)
     # base model id (or "dataset:<id>") -> the sha read, or None: it could not be read then
     parents: Mapping[str, str | None] = field(default_factory=dict)
+    # the repository approval (modelscan-approvals.yaml) the verdict was reached with, if any
+    approval: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"repo_id": self.repo_id, "revision": self.revision, "requested": self.requested,
                 "verdict": self.verdict, "licenses": [dict(x) for x in self.licenses],
                 "license_files": {k: dict(v) for k, v in self.license_files.items()},
                 "parents": dict(self.parents), "policy_hash": self.policy_hash, "kb_hash": self.kb_hash,
-                "approved_at": self.approved_at}
+                "approved_at": self.approved_at,
+                **({"approval": dict(self.approval)} if self.approval else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "LockEntry":
@@ -65,7 +68,8 @@ class LockEntry:
                    license_files={str(k): dict(v) for k, v in (data.get("license_files") or {}).items()},
                    policy_hash=str(data["policy_hash"]), kb_hash=str(data["kb_hash"]),
                    approved_at=str(data["approved_at"]), requested=data.get("requested"),
-                   parents={str(k): (None if v is None else str(v)) for k, v in (data.get("parents") or {}).items()})
+                   parents={str(k): (None if v is None else str(v)) for k, v in (data.get("parents") or {}).items()},
+                   approval=dict(data["approval"]) if isinstance(data.get("approval"), dict) else None)
 
     def same_approval(self, other: "LockEntry") -> bool:
         """Everything but approved_at is equal (a re-lock then keeps the first approval time)."""

@@ -19,6 +19,7 @@ from scanner.analyze import error_result
 from scanner.evidence import Evidence, thaw
 from scanner.findings import Finding
 from scanner.gate.discover import Reference
+from scanner.gate.approvals import Approvals, apply_approval
 from scanner.gate.lock import Lock, LockEntry, drift, label, license_files, license_refs
 from scanner.vocab import RANK, verdict_from_rank
 from scanner.policy.model import Policy
@@ -67,10 +68,12 @@ class Decision:
 
 
 class Gate:
-    def __init__(self, scanner: Scanner, lock: Lock | None = None, locked: bool = False):
+    def __init__(self, scanner: Scanner, lock: Lock | None = None, locked: bool = False,
+                 approvals: Approvals | None = None):
         self.scanner = scanner
         self.lock = lock
         self.locked = locked
+        self.approvals = approvals          # repository approvals, when the policy honours them
         self._policies: dict[str, Policy] = {}
 
     def policy_for(self, item: GateItem) -> Policy:
@@ -96,7 +99,9 @@ class Gate:
         locations = tuple(item.locations)
         target = item.target
         entry = self.lock.get(item.repo_id) if self.lock is not None else None
-        stale = entry is not None and (entry.policy_hash != sc.policy.hash or entry.kb_hash != sc.kb.digest)
+        # approvals are made under the policy without its waivers: a waiver added later is applied
+        # afresh below instead of voiding every approval
+        stale = entry is not None and (entry.policy_hash != sc.policy.decision_hash or entry.kb_hash != sc.kb.digest)
         try:
             ev = sc.fetch(target)
             # An approved commit is re-decided with the base models and datasets it was approved with
@@ -108,15 +113,23 @@ class Gate:
             r = error_result(target.raw, failure_reason(exc), getattr(exc, "suggestions", ()), item.repo_id,
                              item.revision)
             return Decision(replace(r, locations=locations), None)
+        # a repository approval lifts reviews (never a deny), after waivers and lock checks
+        approved = apply_approval(result, self.approvals, sc.now)
+        used = self.approvals.find(ev.repo_id, ev.sha) if self.approvals is not None else None
+        applied = used is not None and any(f.code == "approval-applied" for f in approved.findings)
         approval = LockEntry(
-            repo_id=ev.repo_id or item.repo_id, revision=ev.sha or "", verdict=result.verdict,
+            repo_id=ev.repo_id or item.repo_id, revision=ev.sha or "", verdict=approved.verdict,
             licenses=license_refs(result.licenses.effective), license_files=license_files(ev),
-            policy_hash=sc.policy.hash, kb_hash=sc.kb.digest, approved_at=utc_stamp(sc.now),
+            policy_hash=sc.policy.decision_hash, kb_hash=sc.kb.digest, approved_at=utc_stamp(sc.now),
             requested=item.revision,
             parents={k: (v.sha if isinstance(v, Evidence) else None) for k, v in sorted(graph.items())
-                     if v is not ev and (not isinstance(v, Evidence) or v.sha)})
+                     if v is not ev and (not isinstance(v, Evidence) or v.sha)},
+            approval=used.to_json() if used is not None and applied else None)
         if self.locked:
-            result = with_findings(result, self.lock_findings(item, entry, stale, approval))
+            result = apply_approval(with_findings(result, self.lock_findings(item, entry, stale, approval)),
+                                    self.approvals, sc.now)
+        else:
+            result = approved
         return Decision(replace(result, locations=locations), approval)
 
     def lock_findings(self, item: GateItem, entry: LockEntry | None, stale: bool, now: LockEntry) -> list[Finding]:

@@ -21,6 +21,9 @@ from scanner.regions import EEA, EU, expand_regions, region_message  # noqa: F40
 # Each term type's mode when a policy does not name it (from the term registry, scanner/terms.py).
 DEFAULT_TERMS = _terms.REGISTRY.default_modes()
 
+# what a policy honours of the repository being gated when it says nothing (docs/configuration.md)
+REPOSITORY_DEFAULTS = {"configuration": True, "approvals": False}
+
 
 class PolicyError(Exception):
     """A policy that cannot be used; the message is one line naming file, line and key."""
@@ -39,6 +42,17 @@ class Policy:
     description: str = ""
     datasets: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def honours(self, what: str) -> bool:
+        """Whether this policy honours the repository's `configuration` or `approvals` (the
+        policy's `repository` key; defaults: configuration yes, approvals no)."""
+        return bool((self.raw.get("repository") or {}).get(what, REPOSITORY_DEFAULTS[what]))
+
+    @property
+    def decision_hash(self) -> str:
+        """The hash of the policy without its waivers: what a lock entry is approved under, so a
+        waiver added (or removed) later is applied afresh instead of voiding every approval."""
+        return _hash({k: v for k, v in thaw(self.raw).items() if k != "waivers"})
 
     def term_mode(self, term_type: str) -> str:
         if term_type in self.terms:
