@@ -32,7 +32,19 @@ def source_options(f: Callable) -> Callable:
     f = click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
                      help="Time budget per repository read (the target, each base model, each dataset), seconds.")(f)
     f = click.option("--no-lineage", is_flag=True, help="Do not fetch base models.")(f)
+    f = click.option("--rate-limit-wait", type=click.FloatRange(0, 3600), default=300.0, show_default=True,
+                     envvar="MODELSCAN_RATE_LIMIT_WAIT", expose_value=False, callback=_rate_limit_wait,
+                     help="Longest total pause of the run for the Hub's rate limit, seconds (one anonymous "
+                          "5-minute window); past it, what is left fails (exit 2). Deadlines do not tick "
+                          "during the pause.")(f)
     return f
+
+
+def _rate_limit_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    from scanner.sources import ratelimit
+
+    ratelimit.configure(max_wait=value)
+    return value
 
 
 def load_policy_or_exit(policy_ref: str | None, contexts: tuple[str, ...]):
