@@ -74,7 +74,7 @@ def show_profile(path: Path, total_cpu: float, n: int) -> None:
         by_group[group_of(filename)] += tt
         rows.append((tt, nc, f"{group_of(filename)}:{func}"))
     total = sum(by_group.values()) or 1.0
-    print("    own time by package (cProfile, all threads traced):")
+    print("    own time by package (cProfile, --jobs 1, whole process):")
     for g, tt in sorted(by_group.items(), key=lambda kv: -kv[1])[:14]:
         print(f"      {tt / total:6.1%}  {tt / n * 1000:6.3f} ms/model  {g}")
     print("    functions with the most own time:")
@@ -120,13 +120,15 @@ def main() -> int:
             print("    " + proc.stderr.strip()[-500:])
         if args.profile:
             prof = tmpd / "gate.prof"
-            pargv = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "scanner"] + argv[3:]
+            # cProfile sees one thread: the profiled run scans on the main thread (--jobs 1)
+            pargv = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "scanner", "gate", "--jobs", "1",
+                     "-f", "json", "-o", str(tmpd / "prof.json")]
             _, _, pcpu = run(pargv, env_for(hub.url, tmpd / "home-prof"), repo)
             show_profile(prof, pcpu, n)
 
         # 2. one snapshot check, whole process
         snap = tmpd / "snap"
-        proc, _, _ = run(py + ["record", ids[0], "-o", str(snap)], env_for(hub.url, tmpd / "home2"), repo)
+        proc, _, _ = run(py + ["record", ids[0], "--out", str(snap)], env_for(hub.url, tmpd / "home2"), repo)
         if proc.returncode != 0:
             print("record failed: " + proc.stderr.strip()[-300:])
             return 1

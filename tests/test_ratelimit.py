@@ -123,7 +123,7 @@ def test_a_hub_without_rate_limit_headers_is_not_paced(tmp_path):
         sc = _scanner(hub, tmp_path / "cache", jobs=6)
         assert all(r.verdict == "allow" for r in sc.scan(ids).results)
     (pacer,) = [p for (host, _, _), p in ratelimit.pacers().items() if host == hub.url.split("//")[1]]
-    assert pacer.known and not pacer.paced and pacer.stats.calls == 6 and pacer.stats.pauses == 0
+    assert pacer.unpaced and not pacer.known and pacer.stats.calls == 6 and pacer.stats.pauses == 0
 
 
 def test_the_clock_stops_during_a_pause():
@@ -143,7 +143,7 @@ def _headers(r: int, t: int, q: int = 10, w: int = 60) -> dict[str, str]:
 
 def test_pacer_counts_calls_of_others_and_stops_before_the_quota():
     p = ratelimit.Pacer()
-    tag = p.before()                                   # the probe
+    tag = p.before()                                   # nothing known: this call asks first
     p.after(tag, 200, _headers(r=5, t=60))             # 4 calls were someone else's
     assert (p.quota, p.window, p.left, p.others) == (10, 60.0, 5, 4)
     tags = [p.before() for _ in range(5)]
@@ -173,3 +173,19 @@ def test_pacer_keys_buckets_by_host_credential_and_kind():
     assert b is not a and not b.anonymous
     assert all("hf_secret" not in "".join(k) for k in ratelimit.pacers())
 
+
+
+def test_a_window_spent_by_an_earlier_run_costs_one_call(tmp_path):
+    """Nothing is known at the start: one call asks first, and its 429 stops the others."""
+    import urllib.request
+
+    said: list[str] = []
+    ratelimit.configure(max_wait=30, notify=said.append)
+    with QuotaHub(quota=5, window=2.0) as hub:
+        ids = add_models(hub, 8)
+        for rid in ids[:5]:                                      # another process spends the window
+            urllib.request.urlopen(f"{hub.url}/api/models/{rid}").read()
+        hub.reset_log()
+        sc = _scanner(hub, tmp_path / "cache", jobs=4)
+        assert all(r.verdict == "allow" for r in sc.scan(ids).results)
+        assert hub.limited == 1 and said and said[0].startswith("Hub rate limit: waiting")

@@ -30,7 +30,7 @@ from scanner.redact import redact
 from scanner.sources.files import file_evidence
 from scanner.sources import ratelimit
 from scanner.sources.interface import Source
-from scanner.sources.snapshot import CorruptRecord, SnapshotStore, evidence_from_info
+from scanner.sources.snapshot import CorruptRecord, MetadataCache, SnapshotStore, evidence_from_info
 from scanner.targets import Target, TargetError
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -102,7 +102,7 @@ class HubSource(Source):
         # repos and their files are read anonymously) but still redacted from every message.
         self._token_rejected = False
         self.api = huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token or False)
-        self.cache = SnapshotStore(cache_dir or default_cache_dir(), create=True) if use_cache else None
+        self.cache = MetadataCache(cache_dir or default_cache_dir(), create=True) if use_cache else None
         self.requests = 0
         # record --withhold-known: decides which texts a snapshot keeps only as hashes
         self.withhold: Callable[[str, str], bool] | None = None

@@ -18,8 +18,8 @@ of the run stays within a run-wide bound (`--rate-limit-wait`, by default one an
 300 s). Past the bound the call fails at once with the same message: fail closed, never a hang.
 Per-target deadlines do not tick while the run is paused (`clock()` stops).
 
-Before any answer with these headers, one call at a time probes the bucket; a Hub that sends no
-headers is not paced at all.
+Until an answer carries these headers, one call asks first and the others wait briefly for its
+answer; a Hub that sends no headers is not paced at all.
 
 The hook is transport-level: `attach(client)` adds a request and a response event hook to an
 httpx client (the one huggingface_hub shares), so every call the Hub source makes, model_info,
@@ -40,7 +40,7 @@ from scanner.targets import TargetError
 
 DEFAULT_MAX_WAIT = 300.0      # seconds of pause per run: one anonymous 5-minute window
 _MARGIN = 0.05                # seconds after the announced end of a window before calling again
-_PROBE_WAIT = 2.0             # seconds before a probe that got no answer is followed by another
+_ANSWER_WAIT = 2.0            # seconds to wait for a new window's first answers before calling anyway
 
 
 class RateLimited(TargetError):
@@ -140,9 +140,10 @@ class Pacer:
     def __init__(self, anonymous: bool = True) -> None:
         self.anonymous = anonymous
         self._cond = threading.Condition()
-        self.paced = False          # the Hub announces a quota for this bucket
         self.known = False          # an answer with headers arrived in this window
-        self.probing = 0.0          # when the probe left (0: none on its way)
+        self.unpaced = False        # an answer came without headers: the Hub announces no quota here
+        self.prober: int | None = None   # the thread whose call asks first
+        self.probe_at = 0.0
         self.spent_since = 0.0      # when the window's calls ran out before any answer said when it ends
         self.others = 0             # calls in this window the Hub counted that were not ours
         self.refused = False        # the Hub answered 429 in this window
@@ -163,14 +164,15 @@ class Pacer:
                 now = time.monotonic()
                 if self.reset_at is not None and now >= self.reset_at:
                     self._next_window()
-                if not self.paced and self.known:
-                    break                           # the Hub announces no quota here
                 if not self.known:
-                    # One call finds out what the Hub allows; another goes if it got no answer.
-                    if now - self.probing > _PROBE_WAIT:
-                        self.probing = now
+                    # Nothing announced yet: one call asks first (a previous run may have spent the
+                    # window), the others wait for its answer, but not long: a Hub that sends no
+                    # headers, or a call that fails, must not hold the pool.
+                    me = threading.get_ident()
+                    if self.prober in (None, me) or now - self.probe_at > _ANSWER_WAIT or self.unpaced:
+                        self.prober, self.probe_at = me, now
                         break
-                    self._cond.wait(_PROBE_WAIT)
+                    self._cond.wait(_ANSWER_WAIT / 4)
                     continue
                 if self.left > 0:
                     self.left -= 1
@@ -190,19 +192,19 @@ class Pacer:
         if self.quota is not None:
             self.left, self.known = self.quota, True      # the policy says what a new window holds
         else:
-            self.left, self.known, self.probing = 0, False, 0.0
+            self.left, self.known, self.prober = 0, False, None
 
     def _pause(self, now: float) -> None:
         """Wait (lock held, released while waiting) for the window to end, within the bound."""
         if self.reset_at is None:
             # Spent before any answer of this window came back: wait for them (they say when it
-            # ends); if none comes, probe again.
+            # ends); if none comes (the calls failed), go on as if nothing were known.
             if self.spent_since == 0.0:
                 self.spent_since = now
-            if now - self.spent_since > _PROBE_WAIT:
-                self.known, self.probing, self.spent_since = False, 0.0, 0.0
+            if now - self.spent_since > _ANSWER_WAIT:
+                self.known, self.spent_since = False, 0.0
             else:
-                self._cond.wait(_PROBE_WAIT / 4)
+                self._cond.wait(_ANSWER_WAIT / 4)
             return
         wait = self.reset_at - now
         if self.pausing:                          # another worker already paused the run
@@ -237,14 +239,13 @@ class Pacer:
         with self._cond:
             if status == 429:
                 self.stats.limited += 1
-            if not self.known:
-                self.probing = 0.0
+            self.prober = None
             if info is None:
-                if not self.paced:
-                    self.known = True            # no quota announced: no pacing
+                if not self.known:
+                    self.unpaced = True           # no quota announced: nothing to pace
                 self._cond.notify_all()
                 return
-            self.paced = True
+            self.unpaced = False
             if info.limit and info.window_seconds:
                 self.quota, self.window = int(info.limit), float(info.window_seconds)
             if tag is None or tag[0] != self.epoch:
