@@ -36,11 +36,16 @@ NOW = "2026-11-28T00:00:00Z"
 LATENCY = 0.02
 
 
+TREE = ROOT      # the checkout whose `scanner` the child processes run (--tree: another one, e.g. "before")
+
+
 def env_for(url: str, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "MODELSCAN_"))}
+    # As an installed package runs: with its compiled bytecode (no PYTHONDONTWRITEBYTECODE).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "MODELSCAN_"))
+           and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(HF_ENDPOINT=url, HF_HOME=str(home), MODELSCAN_CACHE=str(home / "cache"), CI="1",
                HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1", MODELSCAN_NOW=NOW,
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(TREE))
     return env
 
 
@@ -87,7 +92,10 @@ def main() -> int:
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--jobs", type=int, default=12)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--tree", type=Path, default=None, help="run another checkout's scanner (a 'before' copy)")
     args = ap.parse_args()
+    global TREE
+    TREE = (args.tree or ROOT).resolve()
     n = args.models
     ok = True
     with tempfile.TemporaryDirectory(prefix="modelscan-cpu-") as tmp, FakeHub(latency=LATENCY) as hub:
@@ -111,7 +119,7 @@ def main() -> int:
         argv = py + ["gate", "--jobs", str(args.jobs), "-f", "json", "-o", str(tmpd / "out.json")]
         proc, wall, cpu = run(argv, env_for(hub.url, tmpd / "home1"), repo)
         floor = n * LATENCY / args.jobs
-        print(f"fake Hub: {LATENCY * 1000:.0f} ms per request; {n} models; --jobs {args.jobs}")
+        print(f"scanner from {TREE}; fake Hub: {LATENCY * 1000:.0f} ms per request; {n} models; --jobs {args.jobs}")
         print(f"[1] gate, cold cache, whole process: CPU {cpu:.2f} s = {cpu / n * 1000:.2f} ms per model "
               f"(target <= 2 ms; start-up alone {ver_cpu * 1000:.0f} ms), wall {wall:.2f} s "
               f"(latency floor {floor:.2f} s), {hub.count()} Hub requests, exit {proc.returncode}")
