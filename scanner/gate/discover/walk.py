@@ -1,0 +1,77 @@
+"""Walking the paths a deployment is made of and handing each file to its discovery kind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from scanner.gate.discover.reference import DiscoveryError, Reference
+from scanner.gate.discover import registry
+from scanner.gate.discover.registry import DiscoveryKind, DiscoveryKinds
+
+MAX_FILE_BYTES = 2_000_000
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
+             ".pytest_cache", "site-packages", "dist", "build", ".terraform"}
+
+
+def iter_files(paths: Iterable[str | Path],
+               kinds: DiscoveryKinds | None = None) -> Iterator[tuple[Path, DiscoveryKind]]:
+    """(file, kind) for every recognised file under `paths`, in order (directories sorted); `kinds`
+    defaults to the registry as it is when called."""
+    kinds = kinds if kinds is not None else registry.REGISTRY
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+                for fn in sorted(filenames):
+                    fp = Path(dirpath) / fn
+                    kind = kinds.classify(fp)
+                    if kind is not None:
+                        yield fp, kind
+        elif path.is_file():
+            # A file named explicitly (pre-commit passes them) is read whatever its name.
+            kind = kinds.classify(path)
+            if kind is None and kinds.fallback is not None:
+                kind = kinds.get(kinds.fallback)
+            if kind is not None:
+                yield path, kind
+        else:
+            raise DiscoveryError(f"{p}: no such file or directory")
+
+
+def display_path(path: Path) -> str:
+    """The path as reports show it: relative to the working directory when inside it, POSIX."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DiscoveryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def discover(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None) -> list[Reference]:
+    """Every model reference under `paths`, in file order then line order."""
+    refs: list[Reference] = []
+    seen_files: set[Path] = set()
+    for path, kind in iter_files(paths, kinds):
+        real = path.resolve()
+        if real in seen_files:
+            continue
+        seen_files.add(real)
+        text = _read(path)
+        if text is None:
+            continue
+        refs.extend(kind.parse(text, display_path(path), path.parent))
+    return refs
