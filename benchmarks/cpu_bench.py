@@ -75,7 +75,7 @@ def show_profile(path: Path, total_cpu: float, n: int) -> None:
     st = pstats.Stats(str(path))
     by_group: dict[str, float] = defaultdict(float)
     rows = []
-    for (filename, line, func), (cc, nc, tt, ct, callers) in st.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, func), (_cc, nc, tt, _ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         by_group[group_of(filename)] += tt
         rows.append((tt, nc, f"{group_of(filename)}:{func}"))
     total = sum(by_group.values()) or 1.0
@@ -159,7 +159,7 @@ def main() -> int:
                 if m:
                     rows.append((int(m.group(2)), len(m.group(3)), m.group(4)))
             print("    slowest imports (cumulative, top level):")
-            for cum, depth, name in sorted((r for r in rows if r[1] <= 3), reverse=True)[:12]:
+            for cum, _depth, name in sorted((r for r in rows if r[1] <= 3), reverse=True)[:12]:
                 print(f"      {cum / 1000:7.1f} ms  {name}")
     print("all targets met" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1

@@ -168,7 +168,7 @@ def load_dir(directory: Path) -> KnowledgeBase:
         if memo.lossless(parsed):
             memo.put("kb", mkey, parsed)
     records: dict[str, LicenseRecord] = {}
-    for path, data in zip(files, parsed):
+    for path, data in zip(files, parsed, strict=True):
         rec = _record_from(data, path.name)
         records[rec.key] = rec
     return KnowledgeBase(freeze_records(records), "sha256:" + digest.hexdigest(), str(directory),

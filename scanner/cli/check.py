@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 
 import click
 
 from scanner.cli.common import check_format_or_exit, evaluation_time, load_kb_or_exit, load_policy_or_exit, \
-    make_sources, parse_targets_or_exit, render, write_output
+    make_sources, parse_targets_or_exit, render, want_color, write_output
 from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
     verdict_options
 
@@ -37,7 +36,7 @@ def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
     source, local = make_sources(opts)
     scanner = Scanner(source, kb, policy, evaluation_time(opts.now), local=local, follow_parents=not opts.no_lineage)
     report = scanner.scan(parsed)
-    text = render(report, opts.fmt, color=opts.output is None and sys.stdout.isatty())
+    text = render(report, opts.fmt, color=want_color(opts.output))
     write_output(text, opts.output)
     for r in report.results:
         if r.verdict == "error":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -10,7 +9,7 @@ import click
 
 from scanner.cli import fail
 from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, render, \
-    write_output
+    want_color, write_output
 from scanner.cli.options import GateOptions, format_options, pass_options, policy_options, source_options, \
     verdict_options
 
@@ -26,6 +25,13 @@ def gate_options(f: F) -> F:
                      show_default=True, help="The lockfile of approvals.")(f)
     f = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=DEFAULT_JOBS, show_default=True,
                      help="Models scanned at once.")(f)
+    f = click.option("--require-models", is_flag=True,
+                     help="Exit 2 when no model reference is found (a path or pattern that matches nothing).")(f)
+    f = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                     help="Leave out files and folders matching GLOB (gitignore syntax, relative to the working "
+                          "directory), e.g. 'tests/' or '**/fixtures/**'. Repeatable.")(f)
+    f = click.option("--gitignore/--no-gitignore", "gitignore", default=True, show_default=True,
+                     help="Leave out the files git ignores (.gitignore, .git/info/exclude) when reading folders.")(f)
     f = verdict_options(now_help="Evaluate as of this time (waiver expiry, approved_at); default now "
                                  "(or $MODELSCAN_NOW).")(f)
     f = source_options(f)
@@ -36,14 +42,24 @@ def gate_options(f: F) -> F:
 
 def prepare(paths: tuple[Path, ...], opts: GateOptions):
     """(plan items, Scanner) for the models under `paths`; exits 2 on bad input."""
-    from scanner.gate.discover import DiscoveryError, discover
+    from scanner.gate.discover import DiscoveryError, Skipped, discover
     from scanner.gate.runner import plan
     from scanner.scan import Scanner
 
+    skipped = Skipped()
     try:
-        refs = discover([str(p) for p in paths] or ["."])
+        refs = discover([str(p) for p in paths] or ["."], gitignore=opts.gitignore, exclude=opts.exclude,
+                        skipped=skipped)
     except DiscoveryError as exc:
         raise fail(str(exc)) from None
+    if skipped.ignored or skipped.excluded:
+        parts = [f"{n} {what}" for n, what in ((skipped.ignored, "git-ignored"), (skipped.excluded, "excluded"))
+                 if n]
+        hint = " (--no-gitignore reads them)" if skipped.ignored else ""
+        shown = ", ".join("".join(c for c in e if c.isprintable()) for e in skipped.examples)
+        click.echo(f"modelscan: left out {' and '.join(parts)} file(s) or folder(s), e.g. {shown}{hint}", err=True)
+    if not refs and opts.require_models:
+        raise fail(f"no model references found in {', '.join(map(str, paths)) or '.'} (--require-models)")
     policy = load_policy_or_exit(opts)
     kb = load_kb_or_exit()
     source, _ = make_sources(opts)
@@ -103,7 +119,7 @@ def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
     decisions = run_items(g, items, "Scanning")
     report = g.report(decisions)
     try:
-        text = render(report, opts.fmt, color=opts.output is None and sys.stdout.isatty())
+        text = render(report, opts.fmt, color=want_color(opts.output))
     except Exception as exc:  # noqa: BLE001 - e.g. a format whose optional library is missing
         if type(exc).__name__ != "FormatUnavailable":
             raise

@@ -53,6 +53,9 @@ class GateOptions(ScanOptions):
 
     jobs: int
     lock_file: Path
+    gitignore: bool = True              # leave out what git ignores
+    exclude: tuple[str, ...] = ()       # --exclude patterns (gitignore syntax)
+    require_models: bool = False        # no model reference found: exit 2
 
 
 class FormatChoice(click.Choice):

@@ -128,7 +128,13 @@ def _resolve_path(ref: str, base: Path | None) -> Path:
     shipped = data_dir("policies") / (ref if ref.endswith((".yaml", ".yml")) else ref + ".yaml")
     if shipped.is_file():
         return shipped
-    raise PolicyError(f"policy {ref!r} not found (a file path, or one of: {', '.join(shipped_policies())})")
+    import difflib
+
+    names = shipped_policies()
+    stem = Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref
+    close = difflib.get_close_matches(stem, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise PolicyError(f"policy {ref!r} not found (a file path, or one of: {', '.join(names)}){hint}")
 
 
 def shipped_policies() -> list[str]:
