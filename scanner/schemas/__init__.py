@@ -21,7 +21,7 @@ def jsonschema():
     if "jsonschema" not in sys.modules:
         blocked = [m for m in _FORMAT_MODULES if m not in sys.modules]
         for name in blocked:
-            sys.modules[name] = None  # type: ignore[assignment]  # -> ImportError inside jsonschema
+            sys.modules[name] = None  # -> ImportError inside jsonschema
         try:
             import jsonschema as module
         finally:
