@@ -157,11 +157,23 @@ def load_dir(directory: Path) -> KnowledgeBase:
     if not files:
         raise FileNotFoundError(f"no license records in {directory}")
     digest = hashlib.sha256()
-    records: dict[str, LicenseRecord] = {}
+    raws = []
     for path in files:
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + raw + b"\0")
-        data = yaml.load(raw, Loader=_Loader)
+        raws.append(raw)
+    # The parsed records are memoised by the digest of the files (scanner/memo.py): YAML parsing
+    # was most of a snapshot check's own time.
+    from scanner import memo
+
+    mkey = memo.key("kb", digest.hexdigest())
+    parsed = memo.get("kb", mkey)
+    if not (isinstance(parsed, list) and len(parsed) == len(files)):
+        parsed = [yaml.load(raw, Loader=_Loader) for raw in raws]
+        if memo.lossless(parsed):
+            memo.put("kb", mkey, parsed)
+    records: dict[str, LicenseRecord] = {}
+    for path, data in zip(files, parsed, strict=True):
         rec = _record_from(data, path.name)
         records[rec.key] = rec
     return KnowledgeBase(freeze_records(records), "sha256:" + digest.hexdigest(), str(directory),

@@ -800,3 +800,70 @@ def _fuzzy(search: str, repo_id: str) -> float | None:
         difflib.SequenceMatcher(None, _norm(search), rid).ratio(),
     )
     return ratio if ratio >= 0.75 else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rate limits: a Hub that enforces a per-window quota per bucket and announces it, as the real one does
+# ---------------------------------------------------------------------------------------------------
+class QuotaHub(FakeHub):
+    """A FakeHub that counts calls per fixed window and per bucket ("api": ``/api/...``;
+    "resolvers": ``/resolve/`` file reads) and answers every counted call with
+
+        RateLimit: "api";r=<left>;t=<seconds to the window's end, rounded up>
+        RateLimit-Policy: "fixed window";"api";q=<quota>;w=<window>
+
+    and a call past the quota with 429 (no Retry-After, like the Hub). A window opens with the
+    first call after the previous one ended. ``limited`` counts the 429 answers.
+
+        with QuotaHub(quota=100, window=20.0, latency=0.02) as hub: ...
+    """
+
+    def __init__(self, quota: int = 100, window: float = 20.0, latency: float = 0.0,
+                 resolver_quota: int | None = None):
+        super().__init__(latency=latency)
+        self.quotas: dict[str, tuple[int, float]] = {"api": (quota, window)}
+        if resolver_quota is not None:
+            self.quotas["resolvers"] = (resolver_quota, window)
+        self.limited = 0
+        self._windows: dict[str, list[float]] = {}     # bucket -> [window end, calls counted]
+        self._announce: dict[int, dict[str, str]] = {}  # id(Request) -> headers to add
+
+    @staticmethod
+    def bucket(path: str) -> str:
+        return "resolvers" if "/resolve/" in path else "api"
+
+    def _take_fault(self, req: Request, raw_path: str, raw_query: str, method: str) -> _Fault | None:
+        bucket = self.bucket(req.path)
+        if bucket == "api" and not req.path.startswith("/api/"):
+            return super()._take_fault(req, raw_path, raw_query, method)
+        limits = self.quotas.get(bucket)
+        if limits is None:
+            return super()._take_fault(req, raw_path, raw_query, method)
+        quota, window = limits
+        now = time.monotonic()
+        with self._lock:
+            w = self._windows.get(bucket)
+            if w is None or now >= w[0]:
+                w = self._windows[bucket] = [now + window, 0]
+            w[1] += 1
+            left = quota - w[1]
+            reset = max(0, int(-(-(w[0] - now) // 1)))      # seconds, rounded up
+            over = left < 0
+            if over:
+                self.limited += 1
+        headers = {"RateLimit": f'"{bucket}";r={max(left, 0)};t={reset}',
+                   "RateLimit-Policy": f'"fixed window";"{bucket}";q={quota};w={int(window)}'}
+        if over:
+            return _Fault(re.compile(""), "status", 1, {"code": 429, "headers": headers,
+                                                        "message": f"rate limited: {bucket} quota spent"})
+        fault = super()._take_fault(req, raw_path, raw_query, method)
+        with self._lock:
+            self._announce[id(req)] = headers
+        return fault
+
+    def _send(self, h, req, status, hdrs, body: bytes, head=False, truncate=None) -> None:
+        with self._lock:
+            extra = self._announce.pop(id(req), None)
+        if extra:
+            hdrs = {**hdrs, **extra}
+        super()._send(h, req, status, hdrs, body, head=head, truncate=truncate)

@@ -91,14 +91,14 @@ def test_a_registered_discovery_kind_reads_its_files(tmp_path, monkeypatch, mode
     got = [(r.repo_id, r.file, r.line, r.detail) for r in discovery.discover(["."])]
     assert got == [("mistralai/Mistral-7B-v0.1", "models.txt", 2, "models.txt"),
                    ("Qwen/Qwen2.5-72B-Instruct", "serve.sh", 1, "vllm serve")]
-    assert models_txt_kind.names() == ("manifest", "yaml", "python", "modelfile", "models-txt", "shell")
+    assert models_txt_kind.names() == ("manifest", "yaml", "python", "modelfile", "dockerfile", "models-txt", "shell")
 
 
 def test_without_the_kind_its_files_are_not_read(tmp_path, monkeypatch):
     (tmp_path / "models.txt").write_text("mistralai/Mistral-7B-v0.1\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert discovery.discover(["."]) == []
-    assert kinds_registry.REGISTRY.names() == ("manifest", "yaml", "python", "modelfile", "shell")
+    assert kinds_registry.REGISTRY.names() == ("manifest", "yaml", "python", "modelfile", "dockerfile", "shell")
 
 
 def test_the_gate_uses_a_registered_discovery_kind(tmp_path, monkeypatch, models_txt_kind):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -37,14 +38,39 @@ class LazyGroup(click.Group):
             return None
         return getattr(importlib.import_module(module), attr)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--version: the tool and the knowledge base it decides with (the hash reports carry)."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"modelscan {__version__} (modelscan-compliance)")
+    try:
+        from scanner import kb
+
+        base = kb.load()
+        click.echo(f"knowledge base: {len(base)} license records, {base.digest}")
+        click.echo(f"  from {base.directory}")
+    except Exception as exc:  # noqa: BLE001 - the version still prints
+        click.echo(f"knowledge base: not loadable ({type(exc).__name__}: {str(exc)[:200]})")
+    ctx.exit(0)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="modelscan")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and the knowledge base's record count and hash, and exit.")
 def cli() -> None:
     """License and model-card compliance for open AI models.
 
@@ -60,6 +86,12 @@ def fail(message: str) -> "click.exceptions.Exit":
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:
+        # A bare `modelscan` shows the help (on stdout), not a usage error squeezed into one line.
+        with click.Context(cli, info_name="modelscan") as help_ctx:
+            click.echo(cli.get_help(help_ctx))
+        sys.exit(2)
     try:
         rc = cli.main(args=argv, prog_name="modelscan", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -132,6 +132,17 @@ def parse_targets_or_exit(targets: tuple[str, ...]) -> list[Any]:
     return parsed
 
 
+def want_color(output: Path | None) -> bool:
+    """Colour for a report printed to standard output, as rich decides it: a terminal, unless
+    NO_COLOR is set (https://no-color.org) or TERM=dumb; FORCE_COLOR forces it even into a pipe."""
+    if output is not None:
+        return False
+    from rich.console import Console
+
+    console = Console(file=sys.stdout)
+    return console.is_terminal and not console.no_color and console.color_system is not None
+
+
 def render(report, fmt: str, color: bool = False) -> str:
     """The report in one of scanner.formats.FORMATS."""
     from scanner import formats

@@ -27,6 +27,13 @@ def gate_options(f: F) -> F:
                      show_default=True, help="The lockfile of approvals.")(f)
     f = click.option("--jobs", "-j", type=click.IntRange(1, 64), default=DEFAULT_JOBS, show_default=True,
                      help="Models scanned at once.")(f)
+    f = click.option("--require-models", is_flag=True,
+                     help="Exit 2 when no model reference is found (a path or pattern that matches nothing).")(f)
+    f = click.option("--exclude", "exclude", multiple=True, metavar="GLOB",
+                     help="Leave out files and folders matching GLOB (gitignore syntax, relative to the working "
+                          "directory), e.g. 'tests/' or '**/fixtures/**'. Repeatable.")(f)
+    f = click.option("--gitignore/--no-gitignore", "gitignore", default=True, show_default=True,
+                     help="Leave out the files git ignores (.gitignore, .git/info/exclude) when reading folders.")(f)
     f = verdict_options(now_help="Evaluate as of this time (waiver expiry, approved_at); default now "
                                  "(or $MODELSCAN_NOW).")(f)
     f = source_options(f)
@@ -46,14 +53,24 @@ class Setup:
 
 def prepare(paths: tuple[Path, ...], opts: GateOptions):
     """(plan items, Scanner, Setup) for the models under `paths`; exits 2 on bad input."""
-    from scanner.gate.discover import DiscoveryError, discover
+    from scanner.gate.discover import DiscoveryError, Skipped, discover
     from scanner.gate.runner import plan
     from scanner.scan import Scanner
 
+    skipped = Skipped()
     try:
-        refs = discover([str(p) for p in paths] or ["."])
+        refs = discover([str(p) for p in paths] or ["."], gitignore=opts.gitignore, exclude=opts.exclude,
+                        skipped=skipped)
     except DiscoveryError as exc:
         raise fail(str(exc)) from None
+    if skipped.ignored or skipped.excluded:
+        parts = [f"{n} {what}" for n, what in ((skipped.ignored, "git-ignored"), (skipped.excluded, "excluded"))
+                 if n]
+        hint = " (--no-gitignore reads them)" if skipped.ignored else ""
+        shown = ", ".join("".join(c for c in e if c.isprintable()) for e in skipped.examples)
+        click.echo(f"modelscan: left out {' and '.join(parts)} file(s) or folder(s), e.g. {shown}{hint}", err=True)
+    if not refs and opts.require_models:
+        raise fail(f"no model references found in {', '.join(map(str, paths)) or '.'} (--require-models)")
     policy, fail_on, configuration = configure_or_exit(opts)
     approvals = load_approvals_or_exit(policy, opts.lock_file, configuration)
     kb = load_kb_or_exit()

@@ -54,6 +54,9 @@ class GateOptions(ScanOptions):
 
     jobs: int
     lock_file: Path
+    gitignore: bool = True              # leave out what git ignores
+    exclude: tuple[str, ...] = ()       # --exclude patterns (gitignore syntax)
+    require_models: bool = False        # no model reference found: exit 2
 
 
 class FormatChoice(click.Choice):
@@ -108,7 +111,20 @@ def source_options(f: F) -> F:
     f = click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
                      help="Time budget per repository read (the target, each base model, each dataset), seconds.")(f)
     f = click.option("--no-lineage", is_flag=True, help="Do not fetch base models.")(f)
+    f = click.option("--rate-limit-wait", type=click.FloatRange(0, 3600), default=300.0, show_default=True,
+                     envvar="MODELSCAN_RATE_LIMIT_WAIT", expose_value=False, callback=_rate_limit_wait,
+                     help="Longest total pause of the run for the Hub's rate limit, seconds (one anonymous "
+                          "5-minute window); past it, what is left fails (exit 2). Deadlines do not tick "
+                          "during the pause.")(f)
     return f
+
+
+def _rate_limit_wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--rate-limit-wait goes straight to the Hub transport's pacer (scanner/sources/ratelimit.py)."""
+    from scanner.sources import ratelimit
+
+    ratelimit.configure(max_wait=value)
+    return value
 
 
 def format_options(f: F) -> F:

@@ -10,7 +10,6 @@ same Report, so they agree with each other and with the exit code.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +61,8 @@ def check_specs_or_exit(specs: list[ReportSpec]) -> None:
 
 def write_reports(report, specs: list[ReportSpec]) -> None:
     """Render and write every report (standard output last, so files exist when it is read)."""
-    from scanner.cli.common import render, write_output
+    from scanner.cli.common import render, want_color, write_output
 
     for spec in sorted(specs, key=lambda s: s.path is None):
-        color = spec.path is None and sys.stdout.isatty()
+        color = want_color(spec.path)
         write_output(render(report, spec.fmt, color=color), spec.path)

@@ -22,7 +22,7 @@ import click
 
 from scanner.cli import fail
 from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, \
-    parse_targets_or_exit, render, write_output
+    parse_targets_or_exit, render, want_color, write_output
 from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
     verdict_options
 from scanner.smoke import INSTALL_HINT
@@ -147,7 +147,7 @@ def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: 
         _say(r, outcome)
         _release()
     report = scanner.report(results)
-    color = opts.output is None and sys.stdout.isatty()
+    color = want_color(opts.output)
     text = render(report, opts.fmt, color=color)
     if opts.fmt == "table":
         from scanner.smoke.render import render_table

@@ -97,13 +97,25 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
         line = yaml_line(root_node, bad) if root_node is not None else None
         raise PolicyError(f"{where}:{line}: {'.'.join(map(str, bad))}: not a finite number" if line
                           else f"{where}: {'.'.join(map(str, bad))}: not a finite number")
+    # A policy that passed this schema before is not checked again (scanner/memo.py): importing
+    # jsonschema was a fifth of a snapshot check.
+    from scanner import memo
+
+    schema = load_schema("policy.schema.json")
+    try:
+        mkey = memo.key("policy", json.dumps(schema, sort_keys=True), json.dumps(data, sort_keys=True))
+    except (TypeError, ValueError):
+        mkey = None
+    if mkey is not None and memo.get("policy-valid", mkey) is True:
+        return
     from scanner.schemas import jsonschema as _load_jsonschema
     jsonschema = _load_jsonschema()
 
-    validator = jsonschema.Draft202012Validator(load_schema("policy.schema.json"),
-                                                format_checker=jsonschema.FormatChecker())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
+        if mkey is not None:
+            memo.put("policy-valid", mkey, True)
         return
     err = errors[0]
     path = list(err.absolute_path)
@@ -140,7 +152,13 @@ def _resolve_path(ref: str, base: Path | None) -> Path:
     shipped = data_dir("policies") / (ref if ref.endswith((".yaml", ".yml")) else ref + ".yaml")
     if shipped.is_file():
         return shipped
-    raise PolicyError(f"policy {ref!r} not found (a file path, or one of: {', '.join(shipped_policies())})")
+    import difflib
+
+    names = shipped_policies()
+    stem = Path(ref).stem if ref.endswith((".yaml", ".yml")) else ref
+    close = difflib.get_close_matches(stem, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise PolicyError(f"policy {ref!r} not found (a file path, or one of: {', '.join(names)}){hint}")
 
 
 def shipped_policies() -> list[str]:

@@ -28,8 +28,9 @@ from urllib.parse import quote
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
 from scanner.redact import redact
 from scanner.sources.files import file_evidence
+from scanner.sources import ratelimit
 from scanner.sources.interface import Source
-from scanner.sources.snapshot import CorruptRecord, SnapshotStore, evidence_from_info
+from scanner.sources.snapshot import CorruptRecord, MetadataCache, SnapshotStore, evidence_from_info
 from scanner.targets import Target, TargetError
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -61,11 +62,12 @@ def default_cache_dir() -> Path:
 
 
 class _Deadline:
+    # The run clock stops while a Hub rate limit pauses the run: the pause is bounded on its own.
     def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
+        self.end = ratelimit.clock() + seconds
 
     def left(self) -> float:
-        return self.end - time.monotonic()
+        return self.end - ratelimit.clock()
 
 
 class HubRequestError(Exception):
@@ -100,7 +102,7 @@ class HubSource(Source):
         # repos and their files are read anonymously) but still redacted from every message.
         self._token_rejected = False
         self.api = huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token or False)
-        self.cache = SnapshotStore(cache_dir or default_cache_dir(), create=True) if use_cache else None
+        self.cache = MetadataCache(cache_dir or default_cache_dir(), create=True) if use_cache else None
         self.requests = 0
         # record --withhold-known: decides which texts a snapshot keeps only as hashes
         self.withhold: Callable[[str, str], bool] | None = None
@@ -118,6 +120,8 @@ class HubSource(Source):
     def _retry(self, what: str, call: Callable[[float], Any], deadline: _Deadline) -> Any:
         """Run call(timeout) with bounded retries on 429/5xx/transport errors, within the deadline."""
         last: Exception | None = None
+        from huggingface_hub.utils import get_session
+        ratelimit.attach(get_session())    # every call waits for the Hub's quota (shared by the workers)
         for attempt in range(self.settings.attempts):
             left = deadline.left()
             if left <= 0.05:

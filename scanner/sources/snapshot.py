@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -27,8 +28,24 @@ VERSION = 1
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _dump(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+def _dump(obj: Any, indent: int | None = 1) -> bytes:
+    # indent=None: one line, written by json's C encoder (the metadata cache, many small files)
+    return (json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """write_atomic for a folder known to exist (the metadata cache writes three files a model)."""
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class CorruptRecord(TargetError):
@@ -38,9 +55,12 @@ class CorruptRecord(TargetError):
 class SnapshotStore:
     """Read and write one snapshot directory."""
 
+    indent: int | None = 1          # recorded snapshots are read by people; the cache is not
+
     def __init__(self, root: Path, create: bool = False):
         self.root = Path(root)
         self._lock = threading.Lock()
+        self._repo_locks: dict[Path, threading.Lock] = {}
         meta = self.root / "snapshot.json"
         if create:
             if not meta.is_file():
@@ -177,20 +197,27 @@ class SnapshotStore:
                             "omitted": omitted, "error": f.error})
             if f.status == "ok" and f.text is not None and not omitted:
                 write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else f.text.encode("utf-8"))
-        write_atomic(cdir / f"{kind}_info.json", _dump(info))
-        write_atomic(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
-                                                  "provenance": dict(provenance or {})}))
+        cdir.mkdir(parents=True, exist_ok=True)
+        _write(cdir / f"{kind}_info.json", _dump(info, self.indent))
+        _write(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
+                                            "provenance": dict(provenance or {})}, self.indent))
         self.set_ref(repo_id, revision, sha, kind)
 
     def set_ref(self, repo_id: str, revision: str | None, sha: str, kind: str = "model") -> None:
         """Record that `revision` (default branch when None) pointed at commit `sha`."""
         rdir = self.repo_dir(repo_id, kind)
-        with self._lock:            # read-modify-write: workers of one scan share the store
+        with self._lock:
+            lock = self._repo_locks.setdefault(rdir, threading.Lock())
+        with lock:                  # read-modify-write of one repo's refs: workers of a scan share the store
             refs = self._refs(rdir)
             if refs.get(revision or "main") == sha:
                 return
             refs[revision or "main"] = sha
-            write_atomic(rdir / "refs.json", _dump(refs))
+            try:
+                _write(rdir / "refs.json", _dump(refs, self.indent))
+            except FileNotFoundError:         # a ref recorded before its commit
+                rdir.mkdir(parents=True, exist_ok=True)
+                _write(rdir / "refs.json", _dump(refs, self.indent))
 
     def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
         path = self.root / "missing.json"
@@ -201,6 +228,12 @@ class SnapshotStore:
         data.setdefault("models" if kind == "model" else "datasets", {})[repo_id] = {
             "error": error, "suggestions": list(suggestions)}
         write_atomic(path, _dump(data))
+
+
+class MetadataCache(SnapshotStore):
+    """The Hub source's metadata cache: a snapshot layout, written compactly."""
+
+    indent = None
 
 
 def evidence_from_info(target: str, source: str, kind: str, revision: str | None, info: Mapping[str, Any],

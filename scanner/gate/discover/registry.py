@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from scanner.gate.discover import containers, manifest, modelfile, python, shell
+from scanner.gate.discover import containers, dockerfile, manifest, modelfile, python, shell
 from scanner.gate.discover.reference import Reference
 
 Parser = Callable[[str, str, Path], "list[Reference]"]   # (text, display path, folder) -> references
@@ -66,5 +66,7 @@ REGISTRY = DiscoveryKinds((
     DiscoveryKind("yaml", containers.matches, containers.yaml_refs, "docker-compose and Kubernetes YAML"),
     DiscoveryKind("python", python.matches, python.python_refs, "Python sources"),
     DiscoveryKind("modelfile", modelfile.matches, modelfile.modelfile_refs, "Ollama Modelfiles"),
-    DiscoveryKind("shell", shell.matches, shell.shell_refs, "shell scripts, Dockerfiles, .env files"),
+    DiscoveryKind("dockerfile", dockerfile.matches, dockerfile.dockerfile_refs,
+                  "Dockerfiles and Containerfiles (shell and exec form)"),
+    DiscoveryKind("shell", shell.matches, shell.shell_refs, "shell scripts, Makefiles, Procfiles, .env files"),
 ), fallback="shell")

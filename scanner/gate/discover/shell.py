@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from scanner.gate.discover.reference import Reference
 from scanner.gate.discover.words import MODEL_ENV, Found, Tok, commands, resolve, tokens
@@ -35,10 +35,16 @@ def _logical_lines(text: str) -> Iterator[list[Tok]]:
 
 
 def shell_refs(text: str, file: str, base: Path) -> list[Reference]:
+    return line_refs(_logical_lines(text), file, base)
+
+
+def line_refs(lines: Iterable[list[Tok]], file: str, base: Path) -> list[Reference]:
+    """The references in the words of a file's logical lines (shell scripts, and the instructions
+    of a Dockerfile)."""
     refs: list[Reference] = []
     file_revision = None
     pending: list[Found] = []
-    for words in _logical_lines(text):
+    for words in lines:
         # `vllm serve` inside `sh -c "..."` arrives as one quoted word: split it again.
         expanded: list[Tok] = []
         for w in words:

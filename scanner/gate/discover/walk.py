@@ -8,6 +8,7 @@ from typing import Iterable, Iterator
 
 from scanner.gate.discover.reference import DiscoveryError, Reference
 from scanner.gate.discover import registry
+from scanner.gate.discover.ignore import Excludes, GitIgnore, Skipped, git_root
 from scanner.gate.discover.registry import DiscoveryKind, DiscoveryKinds
 
 MAX_FILE_BYTES = 2_000_000
@@ -15,23 +16,51 @@ SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache_
              ".pytest_cache", "site-packages", "dist", "build", ".terraform"}
 
 
-def iter_files(paths: Iterable[str | Path],
-               kinds: DiscoveryKinds | None = None) -> Iterator[tuple[Path, DiscoveryKind]]:
+def iter_files(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None, *, gitignore: bool = True,
+               exclude: Iterable[str] = (), skipped: Skipped | None = None
+               ) -> Iterator[tuple[Path, DiscoveryKind]]:
     """(file, kind) for every recognised file under `paths`, in order (directories sorted); `kinds`
-    defaults to the registry as it is when called."""
+    defaults to the registry as it is when called. In a folder, what git ignores is left out
+    (unless `gitignore` is false), and anywhere, what an `exclude` pattern matches; `skipped`
+    counts both."""
     kinds = kinds if kinds is not None else registry.REGISTRY
+    excludes = Excludes(exclude)
+    skipped = skipped if skipped is not None else Skipped()
     for p in paths:
         path = Path(p)
         if path.is_dir():
+            root = git_root(path) if gitignore else None
+            ignore = GitIgnore(root) if root is not None else None
             for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+                here = Path(dirpath)
+                kept = []
+                for d in sorted(dirnames):
+                    if d in SKIP_DIRS or d.endswith(".egg-info"):
+                        continue
+                    if excludes.match(display_path(here / d), is_dir=True):
+                        skipped.note("excluded", display_path(here / d) + "/")
+                    elif ignore is not None and ignore.ignored(here / d, is_dir=True):
+                        skipped.note("ignored", display_path(here / d) + "/")
+                    else:
+                        kept.append(d)
+                dirnames[:] = kept
                 for fn in sorted(filenames):
-                    fp = Path(dirpath) / fn
+                    fp = here / fn
                     kind = kinds.classify(fp)
-                    if kind is not None:
+                    if kind is None:
+                        continue
+                    if excludes.match(display_path(fp)):
+                        skipped.note("excluded", display_path(fp))
+                    elif ignore is not None and ignore.ignored(fp):
+                        skipped.note("ignored", display_path(fp))
+                    else:
                         yield fp, kind
         elif path.is_file():
-            # A file named explicitly (pre-commit passes them) is read whatever its name.
+            # A file named explicitly (pre-commit passes them) is read whatever its name, unless
+            # an --exclude pattern says otherwise.
+            if excludes.match(display_path(path)):
+                skipped.note("excluded", display_path(path))
+                continue
             kind = kinds.classify(path)
             if kind is None and kinds.fallback is not None:
                 kind = kinds.get(kinds.fallback)
@@ -61,11 +90,13 @@ def _read(path: Path) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def discover(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None) -> list[Reference]:
-    """Every model reference under `paths`, in file order then line order."""
+def discover(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None, *, gitignore: bool = True,
+             exclude: Iterable[str] = (), skipped: Skipped | None = None) -> list[Reference]:
+    """Every model reference under `paths`, in file order then line order (see iter_files for
+    what is left out)."""
     refs: list[Reference] = []
     seen_files: set[Path] = set()
-    for path, kind in iter_files(paths, kinds):
+    for path, kind in iter_files(paths, kinds, gitignore=gitignore, exclude=exclude, skipped=skipped):
         real = path.resolve()
         if real in seen_files:
             continue

@@ -1,0 +1,169 @@
+"""Client CPU of the gate and start-up time of a snapshot check, as whole processes.
+
+    .venv/bin/python benchmarks/cpu_bench.py [--models 1000] [--jobs 12] [--profile]
+
+1. `modelscan gate` over N distinct models against the fake Hub (tests/hubserver.py, in this
+   process) with 20 ms per request, cold metadata cache: the gate process's CPU (user + system)
+   per model (target <= 2 ms), its wall time and the latency floor (N x 20 ms / workers).
+2. `modelscan check ORG/NAME --snapshot DIR` from a recorded snapshot: whole-process wall time,
+   best of 5 (target <= 0.2 s), and the same for `modelscan --version` (the interpreter and click).
+
+--profile runs (1) under cProfile and prints where the CPU went, grouped by package, and the
+functions with the most own time; and (2) with `python -X importtime`, the slowest imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from hubserver import FakeHub  # noqa: E402
+
+NOW = "2026-11-28T00:00:00Z"
+LATENCY = 0.02
+
+
+TREE = ROOT      # the checkout whose `scanner` the child processes run (--tree: another one, e.g. "before")
+
+
+def env_for(url: str, home: Path) -> dict[str, str]:
+    # As an installed package runs: with its compiled bytecode (no PYTHONDONTWRITEBYTECODE).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "MODELSCAN_"))
+           and k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(HF_ENDPOINT=url, HF_HOME=str(home), MODELSCAN_CACHE=str(home / "cache"), CI="1",
+               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1", MODELSCAN_NOW=NOW,
+               PYTHONPATH=str(TREE))
+    return env
+
+
+def child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, float, float]:
+    c0, t0 = child_cpu(), time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    return proc, time.perf_counter() - t0, child_cpu() - c0
+
+
+def group_of(filename: str) -> str:
+    if "site-packages/" in filename:
+        return filename.split("site-packages/")[1].split("/")[0].split(".")[0]
+    m = re.search(r"/scanner/([a-z_]+)", filename)
+    if m:
+        return "scanner." + m.group(1).removesuffix(".py")
+    if filename.startswith("~") or "<" in filename:
+        return "builtins"
+    return "stdlib:" + Path(filename).stem
+
+
+def show_profile(path: Path, total_cpu: float, n: int) -> None:
+    st = pstats.Stats(str(path))
+    by_group: dict[str, float] = defaultdict(float)
+    rows = []
+    for (filename, _line, func), (_cc, nc, tt, _ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        by_group[group_of(filename)] += tt
+        rows.append((tt, nc, f"{group_of(filename)}:{func}"))
+    total = sum(by_group.values()) or 1.0
+    print("    own time by package (cProfile, --jobs 1, whole process):")
+    for g, tt in sorted(by_group.items(), key=lambda kv: -kv[1])[:14]:
+        print(f"      {tt / total:6.1%}  {tt / n * 1000:6.3f} ms/model  {g}")
+    print("    functions with the most own time:")
+    for tt, nc, name in sorted(rows, reverse=True)[:14]:
+        print(f"      {tt / total:6.1%}  {nc:8d} calls  {name}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", type=int, default=1000)
+    ap.add_argument("--jobs", type=int, default=12)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--tree", type=Path, default=None, help="run another checkout's scanner (a 'before' copy)")
+    args = ap.parse_args()
+    global TREE
+    TREE = (args.tree or ROOT).resolve()
+    n = args.models
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="modelscan-cpu-") as tmp, FakeHub(latency=LATENCY) as hub:
+        tmpd = Path(tmp)
+        ids = []
+        for i in range(n):
+            rid = f"cpu/model-{i:04d}"
+            hub.add_repo(rid, {"cardData": {"license": "apache-2.0", "language": ["en"]},
+                               "tags": ["license:apache-2.0", "text-generation"], "pipeline_tag": "text-generation"})
+            ids.append(rid)
+        repo = tmpd / "repo"
+        repo.mkdir()
+        (repo / "modelscan.yaml").write_text("version: 1\ndeployments:\n  - name: fleet\n    models:\n"
+                                             + "".join(f"      - {r}\n" for r in ids))
+        py = [sys.executable, "-m", "scanner"]
+        # warm the file system cache for the interpreter and the libraries
+        run(py + ["--version"], env_for(hub.url, tmpd / "warm"), repo)
+        _, _, ver_cpu = run(py + ["--version"], env_for(hub.url, tmpd / "warm"), repo)
+
+        # 1. the gate, cold cache, whole process
+        argv = py + ["gate", "--jobs", str(args.jobs), "-f", "json", "-o", str(tmpd / "out.json")]
+        proc, wall, cpu = run(argv, env_for(hub.url, tmpd / "home1"), repo)
+        floor = n * LATENCY / args.jobs
+        print(f"scanner from {TREE}; fake Hub: {LATENCY * 1000:.0f} ms per request; {n} models; --jobs {args.jobs}")
+        print(f"[1] gate, cold cache, whole process: CPU {cpu:.2f} s = {cpu / n * 1000:.2f} ms per model "
+              f"(target <= 2 ms; start-up alone {ver_cpu * 1000:.0f} ms), wall {wall:.2f} s "
+              f"(latency floor {floor:.2f} s), {hub.count()} Hub requests, exit {proc.returncode}")
+        ok &= proc.returncode == 0 and cpu / n <= 0.002
+        if proc.returncode != 0:
+            print("    " + proc.stderr.strip()[-500:])
+        if args.profile:
+            prof = tmpd / "gate.prof"
+            # cProfile sees one thread: the profiled run scans on the main thread (--jobs 1)
+            pargv = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "scanner", "gate", "--jobs", "1",
+                     "-f", "json", "-o", str(tmpd / "prof.json")]
+            _, _, pcpu = run(pargv, env_for(hub.url, tmpd / "home-prof"), repo)
+            show_profile(prof, pcpu, n)
+
+        # 2. one snapshot check, whole process
+        snap = tmpd / "snap"
+        proc, _, _ = run(py + ["record", ids[0], "--out", str(snap)], env_for(hub.url, tmpd / "home2"), repo)
+        if proc.returncode != 0:
+            print("record failed: " + proc.stderr.strip()[-300:])
+            return 1
+        walls, vwalls = [], []
+        for _ in range(5):
+            proc, w, _ = run(py + ["check", ids[0], "--snapshot", str(snap), "-f", "json"],
+                             env_for(hub.url, tmpd / "home3"), repo)
+            walls.append(w)
+            vwalls.append(run(py + ["--version"], env_for(hub.url, tmpd / "home3"), repo)[1])
+        print(f"[2] check --snapshot, whole process: {min(walls) * 1000:.0f} ms best of 5 (target <= 200 ms; "
+              f"`modelscan --version` {min(vwalls) * 1000:.0f} ms), exit {proc.returncode}")
+        ok &= min(walls) <= 0.2 and proc.returncode == 0
+        if args.profile:
+            env = env_for(hub.url, tmpd / "home3")
+            proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "scanner", "check", ids[0], "--snapshot",
+                                   str(snap), "-f", "json"], cwd=repo, env=env, capture_output=True, text=True)
+            rows = []
+            for line in proc.stderr.splitlines():
+                m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+                if m:
+                    rows.append((int(m.group(2)), len(m.group(3)), m.group(4)))
+            print("    slowest imports (cumulative, top level):")
+            for cum, _depth, name in sorted((r for r in rows if r[1] <= 3), reverse=True)[:12]:
+                print(f"      {cum / 1000:7.1f} ms  {name}")
+    print("all targets met" if ok else "SOME TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
