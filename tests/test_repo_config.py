@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, NOW, ROOT
 
-REVIEWED = "Qwen/Qwen2.5-72B-Instruct"      # review under the default policy (snapshot)
+REVIEWED = "watt-ai/watt-tool-70B"          # review under the default policy (snapshot): apache-2.0 label over a Llama 3.3 base
 ALLOWED = "mistralai/Mistral-7B-v0.1"
 
 
