@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
+import yaml
 
 OUT = ROOT / "docs" / "licenses.md"
 KIND_ORDER = ("model-license", "use-policy", "oss", "content-license", "data-license", "family", "placeholder")

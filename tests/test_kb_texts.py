@@ -11,8 +11,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT, TEXTS, card, make_model_dir, run_cli
+
 from scanner.textnorm import normalize
 
 RECORDS = {}
@@ -34,8 +34,8 @@ def corpus_text(name: str) -> str:
 def test_verified_only_with_a_primary_text_and_sections(key):
     d = GOVERNED[key]
     cited = bool(d.get("text")) and all(t.get("section") for t in d.get("terms") or ())
-    assert d["verified"] == cited, (key, "verified must be true exactly when the record stores its text's hash "
-                                         "and every term cites a section")
+    assert d["verified"] == cited, (key, ("verified must be true exactly when the record stores its text's hash "
+                                         "and every term cites a section"))
 
 
 @pytest.mark.parametrize("key", sorted(WITH_TEXT))
@@ -83,8 +83,8 @@ def _has(kind, case=None):
 
 CLAUSES = [
     ("export", r"export control|trade compliance|trade control laws|export, import", _has("export-control")),
-    ("patent-or-ip-suit", r"(institute|commence|file|participates? in)[^.;]{0,60}(litigation|lawsuit|legal proceeding)"
-                          r"[^.]{0,300}(terminat|revoked)", _has("patent-retaliation")),
+    ("patent-or-ip-suit", (r"(institute|commence|file|participates? in)[^.;]{0,60}(litigation|lawsuit|legal proceeding)"
+                          r"[^.]{0,300}(terminat|revoked)"), _has("patent-retaliation")),
     ("military", r"\bmilitary\b", _has("field-of-use", "military")),
     ("critical-infrastructure", r"critical[- ]infrastructure", _has("field-of-use", "critical-infrastructure")),
     ("medical-advice", r"medical advice|medical diagnosis", _has("field-of-use", "medical")),
@@ -92,8 +92,8 @@ CLAUSES = [
     ("machine-generated", r"machine generated|human-generated|human generated|created by a human",
      _has("ai-content-disclosure")),
     ("mau", r"monthly active users", lambda ts: _has("mau-threshold")(ts) or _has("display-notice")(ts)),
-    ("research-only", r"solely for research purposes|exclusively for research purposes|research or evaluation purposes only"
-                      r"|non-commercial research purposes", _has("research-only")),
+    ("research-only", (r"solely for research purposes|exclusively for research purposes|research or evaluation purposes only"
+                      r"|non-commercial research purposes"), _has("research-only")),
     ("hosted-service-ban", r"enable third parties to use the software products or derivative works as part of your hosted",
      _has("no-hosted-service")),
     ("publication", r"in any public statement regarding a derivative work", _has("publication-statement")),
@@ -117,7 +117,7 @@ def test_each_clause_the_text_states_is_typed(key):
     assert not missing, f"{key}: the text states {missing} but the record has no such term"
 
 
-STORAGE_WORDS = re.compile(r"\b(record|knowledge base|yaml|stored|stores|schema|field)\b", re.I)
+STORAGE_WORDS = re.compile(r"\b(record|knowledge base|yaml|stored|stores|schema|field)\b", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("key", sorted(GOVERNED))
@@ -175,5 +175,5 @@ def test_a_text_changed_in_a_clause_is_modified_not_the_record(kb, tmp_path, nam
 
 def test_docs_table_is_current():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_license_table.py"), "--check"],
-                          capture_output=True, text=True, cwd=ROOT)
+                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
