@@ -7,7 +7,8 @@ run forward once and, if it generates, asked for a few greedy tokens.
 
 Exit codes: 0 every model loaded and ran; 1 a model was refused (policy verdict, lockfile,
 pickle-only weights or custom code not allowed); 2 a model could not be scanned, fetched, loaded
-or run, or the smoke extra is not installed.
+or run (out of memory included), or the smoke extra is not installed. The highest wins: a run
+where some models pass and others are refused exits 1.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def _lock_targets(lock) -> list[str]:
               show_default=True, help="auto: float32 on the CPU; bfloat16 (float16 without bf16 support) on CUDA.")
 @click.option("--max-new-tokens", type=click.IntRange(0, 4096), default=16, show_default=True,
               help="Tokens to generate greedily (generative models).")
+@click.option("--warmup", type=click.IntRange(0, 16), default=1, show_default=True,
+              help="Untimed short generations before the timed one (TTFT and tokens/s are measured warm).")
 @click.option("--prompt", default=None, help="Prompt for the forward pass and the generation.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -105,7 +108,7 @@ def _lock_targets(lock) -> list[str]:
 @click.option("--now", default=None, metavar="ISO-DATE",
               help="Evaluate as of this time (waiver expiry); default now (or $MODELSCAN_NOW).")
 def smoke(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, no_lineage, lock_path, device, dtype,
-          max_new_tokens, prompt, fmt, output, fail_on, now) -> None:
+          max_new_tokens, warmup, prompt, fmt, output, fail_on, now) -> None:
     """Scan TARGETs (org/name[@revision] Hub ids, or local model folders), and load and run each one
     the policy (and --lock) allows, on a GPU when there is one.
 
@@ -132,7 +135,7 @@ def smoke(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
     hub, local = make_sources(snapshot, offline, timeout, deadline)
     hub_rec, local_rec = _Recorder(hub), _Recorder(local)
     scanner = Scanner(hub_rec, kb, policy, evaluation_time(now), local=local_rec, follow_parents=not no_lineage)
-    options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens,
+    options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens, warmup=warmup,
                    prompt=prompt or runtime.DEFAULT_PROMPT)
 
     results, code = [], 0
@@ -214,7 +217,11 @@ def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline
     except runtime.SmokeRefused as exc:
         return {**base, "status": "refused", "code": exc.code, "message": str(exc)}
     except runtime.SmokeError as exc:
-        return {**base, "status": "failed", "stage": exc.stage, "message": f"{exc.stage}: {exc}"}
+        failed = {**base, "status": "failed", "stage": exc.stage, "message": f"{exc.stage}: {exc}"}
+        return {**failed, "out_of_memory": True} if exc.out_of_memory else failed
+    except MemoryError:
+        return {**base, "status": "failed", "stage": "memory", "out_of_memory": True,
+                "message": "memory: out of memory outside the model's stages"}
     return {**base, "status": "passed", "files": list(files), **figures.as_dict()}
 
 
