@@ -236,14 +236,22 @@ def install_cli(run: Run, wheelhouse: str, torch_site: str | None, env: dict[str
     else:
         run.facts["venv_torch"] = probe.stdout.strip() + " (system site-packages)"
     reqs = os.path.join(wheelhouse, "requirements.txt")
-    what = ["-r", reqs] if os.path.isfile(reqs) else ["modelscan-compliance", "transformers", "safetensors"]
-    cmd = [py, "-m", "pip", "install", "--no-index", "--find-links", wheelhouse, "--ignore-installed",
-           "--disable-pip-version-check", "--no-cache-dir", "--quiet", *what]
+    if not os.path.isfile(reqs):
+        run.check("the wheelhouse has requirements.txt (scripts/build_wheelhouse.sh)", False, reqs)
+        return None
+    # Exactly the pinned wheels, nothing from an index; torch stays the host's.
+    cmd = [py, "-m", "pip", "install", "--no-index", "--find-links", wheelhouse, "--no-deps", "--ignore-installed",
+           "--disable-pip-version-check", "--no-cache-dir", "--quiet", "-r", reqs]
     rc, secs, tail = sh(cmd, env, 900, os.path.join(run.out, "logs", "pip-install"))
     run.check("install the CLI from the wheelhouse (--no-index)", rc == 0, tail.strip().splitlines()[-1] if rc and tail.strip() else "",
               seconds=round(secs, 2))
     if rc != 0:
         return None
+    rc, _, tail = sh([py, "-m", "pip", "check", "--disable-pip-version-check"], env, 120,
+                     os.path.join(run.out, "logs", "pip-check"))
+    with open(os.path.join(run.out, "logs", "pip-check.out"), encoding="utf-8") as fh:
+        said = fh.read().strip()
+    run.check("pip check: every requirement of the installed CLI is met", rc == 0, said[-300:])
     cli = os.path.join(venv, "bin", "modelscan")
     rc, _, tail = sh([cli, "--version"], env, 120, os.path.join(run.out, "logs", "modelscan-version"))
     if not run.check("the installed CLI starts", rc == 0, tail.strip()[-300:]):
