@@ -47,7 +47,7 @@ class SmokeError(Exception):
 
     def __init__(self, stage: str, message: str, out_of_memory: bool = False):
         super().__init__(one_line(message))
-        self.stage = stage          # config | device | weights | tokenizer | load | forward | generate
+        self.stage = stage          # config | device | weights | tokenizer | load | forward | generate | run
         self.out_of_memory = out_of_memory
 
 
@@ -706,11 +706,11 @@ def generate(prep: Prepared, model: Any, tokenizer: Any, inputs: Mapping[str, An
     tokens/s counts the tokens after the first over the time after the first."""
     import torch
 
-    clock = _streamer(prep.device)
-    kw = {**_generate_kwargs(model, n), "streamer": clock}
-    _sync(prep.device)
-    t0 = time.perf_counter()
     with _Stage("generate", prep.device, prep.dtype, "generation failed"):
+        clock = _streamer(prep.device)
+        kw = {**_generate_kwargs(model, n), "streamer": clock}
+        _sync(prep.device)
+        t0 = time.perf_counter()
         with torch.inference_mode():
             out = model.generate(**inputs, **kw)
         _sync(prep.device)
@@ -759,7 +759,9 @@ def smoke_dir(path: str, *, device: str = "auto", dtype: str = "auto", max_new_t
     prep = inspect_dir(path, device=device, dtype=dtype, trust_remote_code=trust_remote_code,
                        allow_pickle=allow_pickle, files=files)
     meter = MemoryMeter(prep.device)
-    with meter:
+    # Each stage turns its own errors into a SmokeError; this net catches the rest (out of memory
+    # between stages included), so nothing leaves as a traceback.
+    with _Stage("run", prep.device, prep.dtype, "the smoke test failed"), meter:
         model, load_s = load_model(prep)
         device_map = check_placement(model, prep.device)
         tokenizer = load_tokenizer(prep)
