@@ -207,7 +207,8 @@ def sh(cmd: list[str], env: dict[str, str], timeout: float, log: str) -> tuple[i
     t0 = time.perf_counter()
     with open(log + ".out", "wb") as out, open(log + ".err", "wb") as err:
         try:
-            rc = subprocess.run(cmd, env=env, stdout=out, stderr=err, timeout=timeout, cwd=os.path.dirname(log)).returncode
+            rc = subprocess.run(cmd, env=env, stdout=out, stderr=err, timeout=timeout, cwd=os.path.dirname(log),
+                                check=False).returncode
         except subprocess.TimeoutExpired:
             rc = 124
     with open(log + ".err", "rb") as fh:
@@ -215,14 +216,14 @@ def sh(cmd: list[str], env: dict[str, str], timeout: float, log: str) -> tuple[i
     return rc, time.perf_counter() - t0, tail
 
 
-def install_cli(run: Run, wheelhouse: str, torch_site: str | None, env: dict[str, str]) -> list[str] | None:
-    """A fresh venv in OUT/venv, the CLI installed into it from the wheelhouse only."""
+def install_cli(run: Run, wheelhouse: str, torch_site: str | None, env: dict[str, str]) -> str | None:
+    """A fresh venv in OUT/venv, the CLI installed into it from the wheelhouse only; its path."""
     venv = os.path.join(run.out, "venv")
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
     py = os.path.join(venv, "bin", "python")
     probe = subprocess.run([py, "-c", "import torch, os; print(os.path.dirname(os.path.dirname(torch.__file__)))"],
-                           capture_output=True, text=True, env=env)
+                           capture_output=True, text=True, env=env, check=False)
     if probe.returncode != 0:
         site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                               capture_output=True, text=True, check=True).stdout.strip()
@@ -260,11 +261,21 @@ def install_cli(run: Run, wheelhouse: str, torch_site: str | None, env: dict[str
     cli = os.path.join(venv, "bin", "modelscan")
     rc, _, tail = sh([cli, "--version"], env, 120, os.path.join(run.out, "logs", "modelscan-version"))
     where = subprocess.run([py, "-c", "import scanner; print(scanner.__file__)"], capture_output=True, text=True,
-                           env=env, cwd=venv).stdout.strip()
+                           env=env, cwd=venv, check=False).stdout.strip()
     if not run.check("the installed CLI starts, from the venv", rc == 0 and where.startswith(venv + os.sep),
                      f"{tail.strip()[-200:]} (scanner from {where})", scanner=where):
         return None
-    return [cli]
+    return venv
+
+
+def clean_env(out: str) -> dict[str, str]:
+    """The environment of the commands: no Hub token or endpoint of the host, no proxy, caches in OUT."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HF_", "HUGGING", "MODELSCAN_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env.update(HF_HOME=os.path.join(out, "hf"), MODELSCAN_CACHE=os.path.join(out, "meta-cache"),
+               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_XET="1",
+               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost", PYTHONDONTWRITEBYTECODE="1")
+    return env
 
 
 def default_cli() -> list[str]:
@@ -354,31 +365,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900, help="seconds per command")
     ap.add_argument("--baseline", metavar="DIR", help=argparse.SUPPRESS)     # internal: one plain run, JSON out
     ap.add_argument("--dtype", help=argparse.SUPPRESS)
+    ap.add_argument("--in-venv", metavar="VENV", help=argparse.SUPPRESS)   # internal: the run after the install
     args = ap.parse_args(argv)
 
-    try:
-        import torch
-        import transformers
-    except ImportError as exc:
-        print(f"gpu_smoke: needs torch and transformers ({exc})", file=sys.stderr)
-        return 2
     if args.baseline:
         print(json.dumps(plain_transformers(args.baseline, args.device, args.dtype, args.max_new_tokens, args.warmup)))
         return 0
     if not args.out:
         ap.error("give an output folder")
+    if not args.no_install and not args.wheelhouse:
+        ap.error("give --wheelhouse DIR (built by scripts/build_wheelhouse.sh), or --no-install")
+    try:
+        import torch
+    except ImportError as exc:
+        print(f"gpu_smoke: needs torch on this host ({exc})", file=sys.stderr)
+        return 2
     if args.device == "cuda" and not torch.cuda.is_available():
         why = "built without CUDA" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, no usable GPU"
         print(f"gpu_smoke: --device cuda: no CUDA device (torch {torch.__version__}, {why}); "
               "run with --device cpu --size tiny to check the CPU path", file=sys.stderr)
         return 2
-    if not args.no_install and not args.wheelhouse:
-        ap.error("give --wheelhouse DIR (built by scripts/build_wheelhouse.sh), or --no-install")
-
     out = os.path.abspath(args.out)
     for sub in ("cli", "logs"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
+    env = clean_env(out)
+    if args.wheelhouse and not args.in_venv:
+        # Install, then run the rest inside the venv: there transformers and the CLI come from the
+        # wheelhouse, and only torch from the host.
+        run = Run(out, args)
+        venv = install_cli(run, os.path.abspath(args.wheelhouse), args.torch_site, env)
+        if venv is None:
+            run.write(2)
+            summary(run, 2)
+            return 2
+        with open(os.path.join(out, "logs", "install.json"), "w", encoding="utf-8") as fh:
+            json.dump({"checks": run.cases, "facts": run.facts}, fh)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        return subprocess.run([os.path.join(venv, "bin", "python"), os.path.abspath(__file__), *argv, "--in-venv", venv],
+                              check=False).returncode
+    try:
+        import transformers
+    except ImportError as exc:
+        print(f"gpu_smoke: needs transformers ({exc}); give --wheelhouse to bring it", file=sys.stderr)
+        return 2
+
     run = Run(out, args)
+    if args.in_venv:
+        with open(os.path.join(out, "logs", "install.json"), encoding="utf-8") as fh:
+            done = json.load(fh)
+        run.cases.extend(done["checks"])
+        run.facts.update(done["facts"], venv=args.in_venv)
     device = "cuda:0" if args.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
     dtypes = (args.dtypes or ("bfloat16,float16" if device != "cpu" else "float32,bfloat16")).split(",")
     run.facts.update(python=platform.python_version(), torch=torch.__version__, transformers=transformers.__version__,
@@ -390,22 +426,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gpu_smoke: {args.size} Llama on {device} ({run.facts['gpu']}), dtypes {', '.join(dtypes)}; "
           f"torch {torch.__version__}, transformers {transformers.__version__}", flush=True)
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("HF_", "HUGGING", "MODELSCAN_")) and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
-    env.update(HF_HOME=os.path.join(out, "hf"), MODELSCAN_CACHE=os.path.join(out, "meta-cache"),
-               HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_XET="1",
-               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
-               PYTHONDONTWRITEBYTECODE="1")
     shutil.rmtree(env["HF_HOME"], ignore_errors=True)
     shutil.rmtree(env["MODELSCAN_CACHE"], ignore_errors=True)
 
     code = 2
     hub = None
     try:
-        cli = install_cli(run, os.path.abspath(args.wheelhouse), args.torch_site, env) if not args.no_install \
-            else default_cli()
-        if cli is None:
-            return code
+        cli = [os.path.join(args.in_venv, "bin", "modelscan")] if args.in_venv else default_cli()
         if args.no_install and cli[0] == sys.executable:
             env["PYTHONPATH"] = ROOT
         run.facts["cli"] = shlex.join(cli)

@@ -421,7 +421,7 @@ def test_gpu_script_fails_closed_without_cuda_or_wheelhouse(tmp_path, capsys):
 
     script = runpy.run_path(str(ROOT / "benchmarks" / "gpu_smoke.py"))
     if not torch.cuda.is_available():
-        assert script["main"]([str(tmp_path / "out"), "--device", "cuda"]) == 2
+        assert script["main"]([str(tmp_path / "out"), "--device", "cuda", "--no-install"]) == 2
         err = capsys.readouterr().err
         assert "no CUDA device" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(SystemExit) as exc:          # neither a wheelhouse nor --no-install
@@ -756,7 +756,7 @@ def test_only_safetensors_config_and_tokenizer_files_are_fetched(hub, models, en
     files.update({"pytorch_model.bin": b"not loaded", "training_args.bin": b"x", "onnx/model.onnx": b"x",
                   "helper.py": b"raise SystemExit('ran')", "notes.txt": b"x"})
     sha = hub.add_repo("org/busy", {"cardData": {"license": "apache-2.0"}}, files)
-    code, results, err = smoke_json("org/busy", "--max-new-tokens", "1")
+    code, _, err = smoke_json("org/busy", "--max-new-tokens", "1")
     assert code == 0, err
     snapshot = env / "hf" / "hub" / "models--org--busy" / "snapshots" / sha
     fetched = sorted(p.name for p in snapshot.iterdir())

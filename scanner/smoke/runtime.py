@@ -414,9 +414,9 @@ class _Stage:
     def __enter__(self) -> "_Stage":
         return self
 
-    def __exit__(self, etype: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, etype: object, exc: BaseException | None, tb: object) -> None:
         if exc is None or isinstance(exc, (SmokeError, SmokeRefused, KeyboardInterrupt, SystemExit)):
-            return False
+            return
         if is_out_of_memory(exc):
             message = oom_message(self.stage, self.device, self.dtype, exc)
             del exc, tb
@@ -424,7 +424,6 @@ class _Stage:
             raise SmokeError(self.stage, message, out_of_memory=True) from None
         if isinstance(exc, Exception):
             raise SmokeError(self.stage, f"{self.what}: {describe(exc)}") from None
-        return False
 
 
 # -- the run ---------------------------------------------------------------------------------------
