@@ -396,30 +396,374 @@ def test_file_rules_without_torch():
 
 
 @needs_torch
-def test_gpu_script_runs_standalone_on_the_cpu(tmp_path):
-    """Only torch and transformers: the scanner package and its other dependencies are blocked
-    (not PyYAML: transformers itself requires it)."""
+def test_gpu_script_baseline_needs_only_torch_and_transformers(models):
+    """The script's own process (model building, plain-transformers figures) imports neither the
+    scanner nor its other dependencies (not PyYAML: transformers itself requires it)."""
     blocked = ("scanner", "click", "rich", "jsonschema", "license_expression")
     code = ("import sys, runpy\n"
             f"for m in {blocked!r}: sys.modules[m] = None\n"
-            "sys.argv = ['gpu_smoke.py', '--device', 'cpu', '--tiny', '--json', '--max-new-tokens', '4']\n"
+            f"sys.argv = ['gpu_smoke.py', '--baseline', {str(models['llama'])!r}, '--device', 'cpu', '--dtype',"
+            " 'float32', '--max-new-tokens', '3', '--warmup', '1']\n"
             "runpy.run_path('benchmarks/gpu_smoke.py', run_name='__main__')\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    figures = json.loads(proc.stdout)
-    assert figures["device"] == "cpu" and figures["dtype"] == "bfloat16" and figures["new_tokens"] == 4
-    assert figures["tokens_per_second"] > 0 and figures["parameters"] > 10_000
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["device"] == "cpu" and figures["dtype"] == "float32" and figures["new_tokens"] == 3
+    assert figures["tokens_per_second"] > 0 and figures["load_seconds"] > 0 and figures["peak_memory_bytes"] > 0
 
 
 @needs_torch
-def test_gpu_script_without_cuda_exits_cleanly(capsys):
+def test_gpu_script_fails_closed_without_cuda_or_wheelhouse(tmp_path, capsys):
     import runpy
 
     import torch
 
-    if torch.cuda.is_available():
-        pytest.skip("a GPU is present")
     script = runpy.run_path(str(ROOT / "benchmarks" / "gpu_smoke.py"))
-    assert script["main"]([]) == 0
-    assert "no CUDA device" in capsys.readouterr().out
+    if not torch.cuda.is_available():
+        assert script["main"]([str(tmp_path / "out"), "--device", "cuda", "--no-install"]) == 2
+        err = capsys.readouterr().err
+        assert "no CUDA device" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:          # neither a wheelhouse nor --no-install
+        script["main"]([str(tmp_path / "out"), "--device", "cpu", "--size", "tiny"])
+    assert exc.value.code == 2 and "--wheelhouse" in capsys.readouterr().err
+
+
+@needs_torch
+@pytest.mark.skipif(os.environ.get("MODELSCAN_SLOW_TESTS") != "1",
+                    reason="end to end through the CLI, minutes on a small CPU: set MODELSCAN_SLOW_TESTS=1")
+@pytest.mark.timeout(900)
+def test_gpu_script_end_to_end_on_the_cpu(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "benchmarks/gpu_smoke.py", str(out), "--size", "tiny", "--device", "cpu",
+                           "--no-install", "--dtypes", "float32", "--max-new-tokens", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=880,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"})
+    report = json.loads((out / "report.json").read_text())
+    assert proc.returncode == 0 and report["exit_code"] == 0, [c for c in report["checks"] if not c["passed"]]
+    names = {c["name"] for c in report["checks"]}
+    assert {"refusals-mixed: modelscan smoke exits 1", "lock-mismatch: modelscan smoke exits 1"} <= names
+    assert report["figures"]["float32"]["ratio_smoke_over_plain"]["load_seconds"] > 0
+    import xml.etree.ElementTree as ET
+    suite = ET.parse(out / "junit.xml").getroot()
+    assert suite.get("failures") == "0" and len(suite.findall("testcase")) == len(report["checks"])
+
+
+# -- the runtime on its own: imports, exit codes -------------------------------------------------------------
+
+RUNTIME = ROOT / "scanner" / "smoke" / "runtime.py"
+
+
+def test_runtime_imports_only_torch_transformers_and_the_standard_library():
+    import ast
+
+    allowed = set(sys.stdlib_module_names) | {"torch", "transformers", "__future__"}
+    tree = ast.parse(RUNTIME.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative imports break loading by path"
+            imported.add(node.module.split(".")[0])
+    assert imported and imported <= allowed, imported - allowed
+    assert {"torch", "transformers"} <= imported
+
+
+@needs_torch
+def test_runtime_loads_by_path_in_an_isolated_interpreter(models, tmp_path):
+    """`python -I` (no PYTHONPATH, no script directory), the project off sys.path even where an
+    editable install put it there, the scanner and its other dependencies unimportable:
+    runtime.py loads by file path and smokes a model (exit 0 and JSON figures)."""
+    blocked = ("scanner", "click", "rich", "jsonschema", "license_expression")
+    code = ("import importlib.util, json, sys\n"
+            f"root = {str(ROOT)!r}\n"
+            "sys.path[:] = [p for p in sys.path if not (p == root or p.startswith(root + '/'))]\n"
+            f"for m in {blocked!r}: sys.modules[m] = None\n"
+            f"spec = importlib.util.spec_from_file_location('smoke_runtime', {str(RUNTIME)!r})\n"
+            "rt = importlib.util.module_from_spec(spec); sys.modules['smoke_runtime'] = rt\n"
+            "spec.loader.exec_module(rt)\n"
+            f"rc = rt.main([{str(models['llama'])!r}, '--device', 'cpu', '--max-new-tokens', '2'])\n"
+            f"assert not [m for m in {blocked!r} if sys.modules.get(m) is not None]\n"
+            "sys.exit(rc)\n")
+    proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    figures = json.loads(proc.stdout)
+    assert figures["new_tokens"] == 2 and figures["warmup_runs"] == 1 and figures["device"] == "cpu"
+
+
+@needs_torch
+def test_runtime_exit_codes_passed_refused_failed(models, capsys):
+    from scanner.smoke import runtime
+
+    assert runtime.main([str(models["llama"]), "--device", "cpu", "--max-new-tokens", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["new_tokens"] == 1
+    assert runtime.main([str(models["pickle"]), "--device", "cpu"]) == 1
+    assert "pickle-weights-not-allowed" in capsys.readouterr().err
+    assert runtime.main([str(models["custom"]), "--device", "cpu"]) == 1
+    assert "remote-code-not-allowed" in capsys.readouterr().err
+    assert runtime.main([str(models["corrupt"]), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("failed (load):") and len(err.strip().splitlines()) == 1
+
+
+# -- out of memory: exit 2, one line ---------------------------------------------------------------------
+
+@needs_torch
+@pytest.mark.parametrize("stage", ["load", "generate"])
+@pytest.mark.parametrize("error", ["cuda", "host"])
+def test_out_of_memory_is_one_line_and_exit_2(models, monkeypatch, capsys, stage, error):
+    import torch
+
+    from scanner.smoke import runtime
+
+    exc = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB\nmore detail") \
+        if error == "cuda" else MemoryError()
+
+    def boom(*a, **k):
+        raise exc
+
+    if stage == "load":
+        monkeypatch.setattr(runtime, "_load_model", boom)
+    else:
+        monkeypatch.setattr(runtime, "_streamer", boom)
+    assert runtime.main([str(models["llama"]), "--device", "cpu", "--max-new-tokens", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"failed ({stage}): out of memory on cpu during {stage} in float32")
+    with pytest.raises(runtime.SmokeError) as info:
+        runtime.smoke_dir(str(models["llama"]), device="cpu", max_new_tokens=2)
+    assert info.value.out_of_memory and info.value.stage == stage
+
+
+@needs_torch
+def test_out_of_memory_through_the_cli_is_a_failed_model(env, models, monkeypatch):
+    from scanner.smoke import runtime
+
+    def boom(*a, **k):
+        raise MemoryError()
+
+    monkeypatch.setattr(runtime, "_load_model", boom)
+    code, results, err = smoke_json(str(models["llama"]))
+    assert code == 2
+    s = results[0]["smoke"]
+    assert s["status"] == "failed" and s["stage"] == "load" and s["out_of_memory"] is True
+    _one_line_error(err, "out of memory")
+
+
+def test_out_of_memory_is_recognised():
+    from scanner.smoke.runtime import is_out_of_memory
+
+    class OutOfMemoryError(RuntimeError):          # torch.cuda.OutOfMemoryError's name, without torch
+        pass
+
+    assert is_out_of_memory(OutOfMemoryError("CUDA out of memory"))
+    assert is_out_of_memory(MemoryError())
+    assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    assert not is_out_of_memory(ValueError("out of memory"))
+
+
+# -- a run mixing passes, refusals and failures: the highest exit code wins ------------------------------------
+
+@needs_torch
+def test_mixed_run_exit_code_is_the_worst_outcome(env, models):
+    code, results, err = smoke_json(str(models["llama"]), str(models["pickle"]), "--max-new-tokens", "1")
+    assert code == 1, err
+    assert [r["smoke"]["status"] for r in results] == ["passed", "refused"]
+    code, results, err = smoke_json(str(models["pickle"]), str(models["llama"]), str(models["corrupt"]),
+                                    "--max-new-tokens", "1")
+    assert code == 2, err
+    assert [r["smoke"]["status"] for r in results] == ["refused", "passed", "failed"]
+
+
+# -- warm-up, CUDA synchronisation, peak memory, dtype, placement (torch.cuda monkeypatched) --------------------
+
+@needs_torch
+def test_warm_up_runs_before_the_timed_generation(models, monkeypatch):
+    import transformers
+
+    from scanner.smoke import runtime
+
+    calls = []
+    real = transformers.LlamaForCausalLM.generate
+
+    def spy(self, *a, **k):
+        calls.append(("timed" if k.get("streamer") is not None else "warm-up", k["max_new_tokens"]))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(transformers.LlamaForCausalLM, "generate", spy)
+    fig = runtime.smoke_dir(str(models["llama"]), device="cpu", max_new_tokens=6, warmup=2)
+    assert calls == [("warm-up", 4), ("warm-up", 4), ("timed", 6)]
+    assert fig.warmup_runs == 2 and fig.new_tokens == 6 and fig.time_to_first_token_seconds > 0
+    calls.clear()
+    fig = runtime.smoke_dir(str(models["llama"]), device="cpu", max_new_tokens=3, warmup=0)
+    assert calls == [("timed", 3)] and fig.warmup_runs == 0
+
+
+class FakeCuda:
+    """torch.cuda's memory and synchronisation calls, recorded."""
+
+    def __init__(self, monkeypatch, allocated=100, peak=5000, reserved=6000):
+        import torch
+
+        self.log = []
+        for name, value in (("synchronize", None), ("reset_peak_memory_stats", None), ("memory_allocated", allocated),
+                            ("max_memory_allocated", peak), ("max_memory_reserved", reserved)):
+            monkeypatch.setattr(torch.cuda, name, self._rec(name, value))
+
+    def _rec(self, name, value):
+        def f(device=None):
+            self.log.append((name, device))
+            return value
+        return f
+
+
+@needs_torch
+def test_cuda_peak_memory_is_reset_then_read_after_synchronising(monkeypatch):
+    from scanner.smoke import runtime
+
+    cuda = FakeCuda(monkeypatch)
+    meter = runtime.MemoryMeter("cuda:1")
+    with meter:
+        cuda.log.append(("work", None))
+    assert cuda.log == [("synchronize", 1), ("reset_peak_memory_stats", 1), ("memory_allocated", 1), ("work", None),
+                        ("synchronize", 1), ("max_memory_reserved", 1), ("max_memory_allocated", 1)]
+    assert (meter.baseline, meter.peak, meter.reserved, meter.kind) == (100, 5000, 6000, "cuda-max-allocated")
+
+
+@needs_torch
+def test_token_clock_synchronises_cuda_before_each_timestamp(monkeypatch):
+    from scanner.smoke import runtime
+
+    cuda = FakeCuda(monkeypatch)
+    clock = runtime._streamer("cuda:0")
+    clock.put("prompt")
+    assert cuda.log == [] and clock.times == []           # the prompt is not a new token
+    clock.put("t1")
+    clock.put("t2")
+    assert cuda.log == [("synchronize", 0), ("synchronize", 0)] and len(clock.times) == 2
+    cpu_clock = runtime._streamer("cpu")
+    cpu_clock.put("prompt")
+    cpu_clock.put("t1")
+    assert len(cuda.log) == 2 and len(cpu_clock.times) == 1
+
+
+@needs_torch
+@pytest.mark.parametrize("native, declared, asked, expected", [
+    (True, None, "auto", "bfloat16"), (False, None, "auto", "float16"), (True, "float16", "auto", "float16"),
+    (True, "float32", "auto", "bfloat16"), (False, None, "bfloat16", "bfloat16"), (True, None, "float32", "float32"),
+])
+def test_dtype_on_cuda_is_bf16_where_native_else_fp16(monkeypatch, native, declared, asked, expected):
+    import torch
+
+    from scanner.smoke import runtime
+
+    seen = {}
+
+    def is_bf16_supported(including_emulation=True):
+        seen["emulation"] = including_emulation
+        return native or including_emulation           # emulation would say yes on any GPU
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    got = runtime.resolve_dtype(asked, "cuda:0", {"torch_dtype": declared} if declared else {})
+    assert got == getattr(torch, expected)
+    if asked == "auto" and declared != "float16":
+        assert seen["emulation"] is False
+    assert runtime.resolve_dtype("auto", "cpu", {"torch_dtype": "bfloat16"}) == torch.float32
+
+
+@needs_torch
+def test_dtype_on_older_torch_without_the_emulation_flag(monkeypatch):
+    import torch
+
+    from scanner.smoke import runtime
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert runtime.resolve_dtype("auto", "cuda:0") == torch.float16
+
+
+@needs_torch
+def test_cuda_device_resolution(monkeypatch):
+    import torch
+
+    from scanner.smoke import runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert runtime.resolve_device("auto") == "cuda:1" and runtime.resolve_device("cuda") == "cuda:1"
+    assert runtime.resolve_device("cuda:0") == "cuda:0" and runtime.resolve_device("cpu") == "cpu"
+    with pytest.raises(runtime.SmokeError, match="sees 2 GPU"):
+        runtime.resolve_device("cuda:2")
+    with pytest.raises(runtime.SmokeError, match="unknown device"):
+        runtime.resolve_device("tpu")
+
+
+@needs_torch
+def test_cuda_load_places_every_module_with_device_map(monkeypatch):
+    from scanner.smoke import runtime
+
+    class Model:
+        def __init__(self):
+            self.moved_to = None
+
+        def to(self, device):
+            self.moved_to = device
+            return self
+
+    class Auto:
+        calls = []
+        accelerate = True
+
+        @classmethod
+        def from_pretrained(cls, path, **kw):
+            cls.calls.append(kw)
+            if "device_map" in kw and not cls.accelerate:
+                raise ValueError("Using a `device_map` ... requires `accelerate`.")
+            return Model()
+
+    m = runtime._load_model(Auto, "/m", "cuda:1", "bf16", False, True)
+    assert Auto.calls[-1]["device_map"] == {"": "cuda:1"} and Auto.calls[-1]["local_files_only"] is True
+    assert m.moved_to is None
+    Auto.accelerate = False                              # transformers without accelerate: load, then move
+    m = runtime._load_model(Auto, "/m", "cuda:0", "bf16", False, True)
+    assert "device_map" not in Auto.calls[-1] and m.moved_to == "cuda:0"
+    runtime._load_model(Auto, "/m", "cpu", "fp32", False, True)
+    assert "device_map" not in Auto.calls[-1]
+
+
+@needs_torch
+def test_placement_check_refuses_a_model_partly_off_the_device():
+    import torch
+
+    from scanner.smoke import runtime
+
+    model = torch.nn.Linear(4, 4)
+    assert runtime.check_placement(model, "cpu") is None
+    with pytest.raises(runtime.SmokeError, match=r"not wholly on cuda:0: 20 elements on cpu") as info:
+        runtime.check_placement(model, "cuda:0")
+    assert info.value.stage == "device"
+    model.hf_device_map = {"": "cpu"}
+    assert runtime.check_placement(model, "cpu") == {"": "cpu"}
+
+
+# -- what the smoke test fetches from a repo -------------------------------------------------------------------
+
+@needs_torch
+def test_only_safetensors_config_and_tokenizer_files_are_fetched(hub, models, env):
+    files = repo_files(models["llama"])
+    files.update({"pytorch_model.bin": b"not loaded", "training_args.bin": b"x", "onnx/model.onnx": b"x",
+                  "helper.py": b"raise SystemExit('ran')", "notes.txt": b"x"})
+    sha = hub.add_repo("org/busy", {"cardData": {"license": "apache-2.0"}}, files)
+    code, _, err = smoke_json("org/busy", "--max-new-tokens", "1")
+    assert code == 0, err
+    snapshot = env / "hf" / "hub" / "models--org--busy" / "snapshots" / sha
+    fetched = sorted(p.name for p in snapshot.iterdir())
+    assert "model.safetensors" in fetched and "config.json" in fetched and "tokenizer.json" in fetched
+    allowed = re.compile(r"^(model\.safetensors|config\.json|generation_config\.json|tokenizer(_config)?\.json|"
+                         r"special_tokens_map\.json)$")
+    assert all(allowed.match(f) for f in fetched), fetched
+    for name in ("pytorch_model.bin", "training_args.bin", "onnx/model.onnx", "helper.py", "notes.txt"):
+        assert hub.count("GET", rf"/org/busy/resolve/[0-9a-f]+/{re.escape(name)}$") == 0, name

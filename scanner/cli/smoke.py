@@ -7,7 +7,8 @@ run forward once and, if it generates, asked for a few greedy tokens.
 
 Exit codes: 0 every model loaded and ran; 1 a model was refused (policy verdict, lockfile,
 pickle-only weights or custom code not allowed); 2 a model could not be scanned, fetched, loaded
-or run, or the smoke extra is not installed.
+or run (out of memory included), or the smoke extra is not installed. The highest wins: a run
+where some models pass and others are refused exits 1.
 """
 
 from __future__ import annotations
@@ -97,13 +98,15 @@ def _lock_targets(lock) -> list[str]:
               show_default=True, help="auto: float32 on the CPU; bfloat16 (float16 without bf16 support) on CUDA.")
 @click.option("--max-new-tokens", type=click.IntRange(0, 4096), default=16, show_default=True,
               help="Tokens to generate greedily (generative models).")
+@click.option("--warmup", type=click.IntRange(0, 16), default=1, show_default=True,
+              help="Untimed short generations before the timed one (TTFT and tokens/s are measured warm).")
 @click.option("--prompt", default=None, help="Prompt for the forward pass and the generation.")
 @format_options
 @verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).",
                  repository=False)
 @pass_options(ScanOptions)
 def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: str, max_new_tokens: int,
-          prompt: str | None, opts: ScanOptions) -> None:
+          warmup: int, prompt: str | None, opts: ScanOptions) -> None:
     """Scan TARGETs (org/name[@revision] Hub ids, or local model folders), and load and run each one
     the policy (and --lock) allows, on a GPU when there is one.
 
@@ -131,7 +134,7 @@ def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: 
     hub_rec, local_rec = _Recorder(hub), _Recorder(local)
     scanner = Scanner(hub_rec, kb, policy, evaluation_time(opts.now), local=local_rec,
                       follow_parents=not opts.no_lineage)
-    options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens,
+    options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens, warmup=warmup,
                    prompt=prompt or runtime.DEFAULT_PROMPT)
 
     results, code = [], 0
@@ -216,7 +219,11 @@ def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline
     except runtime.SmokeRefused as exc:
         return {**base, "status": "refused", "code": exc.code, "message": str(exc)}
     except runtime.SmokeError as exc:
-        return {**base, "status": "failed", "stage": exc.stage, "message": f"{exc.stage}: {exc}"}
+        failed = {**base, "status": "failed", "stage": exc.stage, "message": f"{exc.stage}: {exc}"}
+        return {**failed, "out_of_memory": True} if exc.out_of_memory else failed
+    except MemoryError:
+        return {**base, "status": "failed", "stage": "memory", "out_of_memory": True,
+                "message": "memory: out of memory outside the model's stages"}
     return {**base, "status": "passed", "files": list(files), **figures.as_dict()}
 
 
