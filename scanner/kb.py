@@ -71,6 +71,8 @@ class LicenseRecord:
     terms: tuple[Term, ...] = ()
     sources: tuple[Mapping[str, Any], ...] = ()
     path: str | None = None
+    links: tuple[str, ...] = ()                       # license_link patterns naming this record
+    families: tuple[Mapping[str, Any], ...] = ()      # family inference rules (scanner/knowledge.py)
 
     @property
     def is_placeholder(self) -> bool:
@@ -94,7 +96,8 @@ def _record_from(data: Mapping[str, Any], path: str) -> LicenseRecord:
         use_policy=data.get("use_policy"), applies_to=data.get("applies_to"), family=data.get("family"),
         licensor=data.get("licensor"), summary=data.get("summary"), osi_approved=data.get("osi_approved"),
         default_version=bool(data.get("default_version")), markers=tuple(data.get("markers") or ()),
-        terms=terms, sources=tuple(freeze(s) for s in data.get("sources") or ()), path=path)
+        terms=terms, sources=tuple(freeze(s) for s in data.get("sources") or ()), path=path,
+        links=tuple(data.get("links") or ()), families=tuple(freeze(f) for f in data.get("families") or ()))
 
 
 @dataclass(frozen=True, eq=False)   # identity hash: memoised lookups key on the loaded base

@@ -20,7 +20,7 @@ from scanner import TOOL_NAME, __version__
 from scanner.analyze import _identify_cached, analyze, error_result
 from scanner.evidence import Evidence
 from scanner.kb import KnowledgeBase
-from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
+from scanner.lineage import MAX_DEPTH, GraphEntry, all_parents, dataset_ids
 from scanner.policy.model import Policy
 from scanner.result import PolicyRef, Report, Result
 from scanner.sources.interface import Source
@@ -191,7 +191,8 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
     frontier = deque([(ev, 0)])      # breadth first: every repo is reached at its shallowest depth
     while frontier:
         node, depth = frontier.popleft()
-        card = _identify_cached(node, kb)[0].data
+        view = _identify_cached(node, kb)[0]
+        card = view.data
         if dataset is not None:
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
                 key = "dataset:" + ds
@@ -199,7 +200,7 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
                     graph[key] = entry(dataset, ds)
         if depth >= max_depth:
             continue
-        for _, pid in parents_of(card, node.tags):
+        for _, pid, _said in all_parents(card, node.tags, view.body, node.repo_id):
             if pid in graph or pid == node.repo_id:
                 continue
             got = entry(parent, pid)
