@@ -159,7 +159,7 @@ def expression_choice(value: str, kb: KnowledgeBase) -> tuple[tuple[LicenseUse, 
 
 def _from_name_or_link(name: Any, link: Any, kb: KnowledgeBase) -> LicenseUse | None:
     if isinstance(name, str) and name.strip():
-        rec = kb.resolve(name)
+        rec = kb.resolve(name) or spdx_expr.resolve(kb, name)
         if rec is not None and not rec.is_placeholder:
             method = "metadata" if rec.id == name.strip().lower() else "alias"
             return _use(rec, Origin("card-license-name", "cardData.license_name", method, 1.0, name))
@@ -400,6 +400,9 @@ def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBas
         origin = Origin("card-text", t.where, "inferred", 0.6, t.quote)
         use = _use(t.record, origin) if t.record is not None else _unresolved(t.name, origin)
         added.append(use)
+        aup = kb.use_policy_of(t.record) if t.record is not None else None
+        if aup is not None:
+            added.append(_use(aup, replace(origin, detail=f"use policy of {t.record.name}")))
         if (use.record or "?" + use.id.lower()) in known:
             continue
         findings.append(Finding(
@@ -408,6 +411,6 @@ def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBas
             + ("" if use.record else "; the knowledge base holds no record of it"),
             evidence={"license": use.ref(), "where": t.where, "quote": t.quote}, effect="review",
             license=use.record))
-    resolved = any(u.record for u in added)
+    resolved = bool(added)     # a name, even one the knowledge base lacks, says more than `license: other`
     kept = tuple(u for u in own if not (resolved and u.kind == "placeholder" and u.id in ("other", "unknown")))
     return merge_uses(kept + tuple(added)), tuple(findings)

@@ -16,5 +16,11 @@ MAX_QUOTE = 160             # characters of the quoted evidence
 
 def quote(text: str, start: int, end: int, pad: int = 40) -> str:
     """The words around text[start:end], on one line, at most MAX_QUOTE characters."""
-    s = " ".join(text[max(0, start - pad):min(len(text), end + pad)].split())
-    return s[:MAX_QUOTE]
+    a, b = max(0, start - pad), min(len(text), end + pad)
+    if a > 0 and pad:                  # whole words only
+        space = text.find(" ", a, start)
+        a = space + 1 if space >= 0 else start
+    if b < len(text) and pad:
+        space = text.rfind(" ", end, b)
+        b = space if space >= 0 else end
+    return " ".join(text[a:b].split())[:MAX_QUOTE]
