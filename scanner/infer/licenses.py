@@ -15,7 +15,27 @@ from scanner.knowledge import phrases
 
 MAX_SECTION = 6_000
 MAX_FOUND = 6
-_SENTENCE = re.compile(r"[^.!?\n]{0,400}(?:licen[cs]e|terms)[^.!?\n]{0,400}", re.I)
+_KEYWORD = re.compile(r"licen[cs]e|terms", re.I)
+_STOP = re.compile(r"[.!?](?:\s|$)|\n")
+MAX_SENTENCES = 200
+
+
+def _sentences(text: str):
+    """The sentences around each license keyword (at most MAX_SENTENCES, each within 400 characters
+    either side): found from the keyword outwards, so the work is linear in the text."""
+    last_end = -1
+    for n, m in enumerate(_KEYWORD.finditer(text)):
+        if n >= MAX_SENTENCES:
+            break
+        if m.start() < last_end:
+            continue
+        lo = max(0, m.start() - 400)
+        stops = list(_STOP.finditer(text, lo, m.start()))
+        start = stops[-1].end() if stops else lo
+        stop = _STOP.search(text, m.end(), min(len(text), m.end() + 400))
+        end = stop.start() + 1 if stop else min(len(text), m.end() + 400)
+        last_end = end
+        yield text[start:end]
 
 
 @dataclass(frozen=True)
@@ -103,8 +123,7 @@ def text_licenses(body: str, section: str, kb: KnowledgeBase) -> list[TextLicens
                 if u and not _names_placeholder(u.group(1)):
                     add(None, " ".join(u.group(1).split()), "README.md (License section)",
                         quote(sec, u.start(), u.end()))
-    for sm in _SENTENCE.finditer(text):
-        sentence = sm.group(0)
+    for sentence in _sentences(text):
         for rec, s, e in _named_in(sentence, kb):
             add(rec, rec.id, "README.md (text)", quote(sentence, s, e))
         if len(out) >= MAX_FOUND:
