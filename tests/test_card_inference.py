@@ -378,3 +378,33 @@ def test_text_readers_stay_fast_on_a_large_hostile_body(kb):
     text_licenses(body, license_sections(body), kb)
     _prose_evidence(body[:200_000], r"llama[- ]?2(?![.\d])", False, "")
     assert time.perf_counter() - t < 5
+
+
+# -- with the Hub reachable, a recognised parent is fetched like a base_model parent ---------------------
+
+def test_parents_named_in_the_text_are_fetched_from_the_hub(tmp_path, kb):
+    from hubserver import FakeHub
+
+    from scanner.sources.hub import HubSettings, HubSource
+
+    recipe = ("---\nlicense: apache-2.0\n---\n# Merge\n```yaml\nmodels:\n  - model: acme/base-a\n  - model: acme/coder-b\n"
+              "merge_method: linear\n```\n")
+    with FakeHub() as hub:
+        hub.add_repo("acme/base-a", {"cardData": {"license": "mit"}})
+        hub.add_repo("acme/coder-b", {"cardData": {"license": "llama2"}})
+        hub.add_repo("acme/merged", {"cardData": {"license": "apache-2.0"}, "config": {"model_type": "llama"}},
+                     {"README.md": recipe})
+        hub.add_repo("quant/coder-b-GGUF", {"config": {"model_type": "llama"}},
+                     {"README.md": "# GGUF\n\nOriginal model: [coder](https://huggingface.co/acme/coder-b)\n"})
+        source = HubSource(HubSettings(read_timeout=5, deadline=20, attempts=2, backoff=0.05),
+                           cache_dir=tmp_path / "c", token=False, endpoint=hub.url)
+        scanner = Scanner(source, kb, load_policy("default"), NOW, local=LocalSource())
+        merged = scanner.scan_one("acme/merged")
+        quant = scanner.scan_one("quant/coder-b-GGUF")
+    assert {"apache-2.0", "mit", "llama2"} <= ids(merged)
+    llama = next(u for u in merged.licenses.effective if u.id == "llama2")
+    assert llama.via == ("acme/merged", "acme/coder-b")
+    assert all(o.kind == "inferred" and "merge recipe" in o.where for o in llama.origins)
+    assert {n["id"] for n in merged.lineage["nodes"]} >= {"acme/base-a", "acme/coder-b"}
+    assert "llama2" in ids(quant) and quant.verdict != "allow"
+    assert any(e["parent"] == "acme/coder-b" and e["inferred"] for e in quant.lineage["edges"])
