@@ -99,6 +99,12 @@ def problems(kb: KnowledgeBase) -> list[str]:
         for p in spec.get("markers") or ():
             _check_regex(f"lineages.yaml generation {gen!r}", p, out)
     gens = set(data.get("generations") or {})
+    arch = data.get("architecture") or {}
+    for g, ps in (arch.get("sizes") or {}).items():
+        if g not in gens:
+            out.append(f"lineages.yaml architecture: generation {g!r} is not defined")
+        for p in ps:
+            _check_regex("lineages.yaml architecture", p, out)
     for e in data.get("lineages") or ():
         where = f"lineages.yaml {e.get('lineage')!r}"
         if not e.get("source"):

@@ -331,6 +331,10 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
     names += [(f"base model {n['id']} could not be read, but", (me, n["id"]), n["id"])
               for n in nodes.values() if n.get("error")]
     community_guesses = [(lead, chain, c) for lead, chain, name in names for c in community.candidates(name)]
+    if not edges and not community_guesses and not any(g[2].get("group") == "llama" for g in guesses):
+        model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+        community_guesses = [("the card names no base model, but", (me,), c)
+                             for c in community.by_architecture(me, model_type)]
     known = {u.id for u in own_licenses} | {u.id for u in inherited}
     for lead, chain, fam, evidence in guesses:
         rec = kb.resolve(fam["license"])

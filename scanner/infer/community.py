@@ -60,3 +60,22 @@ def candidates(name: str) -> list[Candidate]:
         return [Candidate(entry["lineage"], g, gens[g]["license"], tuple(entry.get("adds") or ()),
                           tuple(entry.get("adds_unknown") or ()), why, entry["source"]) for g, why in chosen]
     return []
+
+
+def by_architecture(name: str, model_type: str) -> list[Candidate]:
+    """A model of a Llama architecture, at a size only one Llama generation has, that names nothing
+    else: that generation (`architecture` in scanner/data/lineages.yaml)."""
+    data = lineages()
+    arch = data.get("architecture") or {}
+    name = name.rsplit("/", 1)[-1][:200]
+    if not model_type or model_type not in (arch.get("model_types") or ()) or _any(data.get("other_bases"), name):
+        return []
+    gens = data.get("generations") or {}
+    out = []
+    for g, patterns in (arch.get("sizes") or {}).items():
+        hit = _any(patterns, name)
+        if hit:
+            out.append(Candidate("llama-architecture", g, gens[g]["license"], (), (),
+                                 f"config model_type '{model_type}' and size '{hit.strip('-_ .')}' in name '{name}' "
+                                 f"(a size of {g}); the card names no base", arch.get("source", "")))
+    return out[:1]
