@@ -85,7 +85,7 @@ def problems(kb: KnowledgeBase) -> list[str]:
         _check_regex(f"links.yaml[{i}]", e.get("pattern"), out)
         if not e.get("source"):
             out.append(f"links.yaml[{i}]: no source")
-    for i, fam in enumerate(family_rules(kb)):
+    for fam in family_rules(kb):
         where = f"family {fam.get('family')!r}"
         lic(where, fam.get("license"))
         if not fam.get("source"):

@@ -34,7 +34,7 @@ def alternatives(value: str) -> list[tuple[str, ...]] | None:
     value is no expression (a plain id) or cannot be parsed within the bounds."""
     if not is_expression(value):
         return None
-    from license_expression import Licensing
+    from license_expression import Licensing  # type: ignore[import-untyped]
 
     text = _WORD_OP.sub(lambda m: m.group(1).upper(), value.strip())
     try:

@@ -14,14 +14,13 @@ import re
 
 import pytest
 
-from scanner import categories, knowledge
+from scanner import categories, knowledge, spdx_expr
 from scanner import kb as kbmod
 from scanner.infer import MAX_INFERRED_PARENTS, community
 from scanner.infer.parents import text_parents
 from scanner.policy.model import load_policy
 from scanner.scan import Scanner
 from scanner.sources.local import LocalSource
-from scanner import spdx_expr
 
 NOW = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
 INFERRED = ("lineage-inferred", "lineage-inferred-parent", "license-inferred")

@@ -62,7 +62,7 @@ def _unknown() -> re.Pattern[str]:
 
 
 def _named_in(text: str, kb: KnowledgeBase) -> list[tuple[LicenseRecord, int, int]]:
-    out = []
+    out: list[tuple[LicenseRecord, int, int]] = []
     for pat, lid in _names():
         m = pat.search(text)
         rec = kb.resolve(lid) if m else None
