@@ -247,6 +247,8 @@ def test_a_license_the_knowledge_base_lacks_is_named(scan, body, name):
     ("chronos-13b", {"llama1", "llama2"}, set()),          # spans generations: both bind
     ("airoboros-13b", {"llama1", "llama2"}, set()),
     ("Platypus2-13B", {"llama2", "cc-by-nc-sa-4.0"}, set()),
+    ("llama-30b-supercot", {"llama1"}, {"llama2"}),
+    ("llama-65b-instruct", {"llama1"}, {"llama2"}),
 ])
 def test_community_names_by_generation(scan, name, expected, absent):
     r = scan(card("A model.", "license: apache-2.0"), name=name)
@@ -257,7 +259,8 @@ def test_community_names_by_generation(scan, name, expected, absent):
 
 
 @pytest.mark.parametrize("name", ["MythoMist-7b-mistral", "airoboros-m-7b-3.1", "Nous-Hermes-2-Yi-34B",
-                                  "WizardLM-2-8x22B", "llama-13b-something", "my-model"])
+                                  "WizardLM-2-8x22B", "llama-13b-something", "my-model", "Stheno-L3-8B",
+                                  "MythoMax-L3-8b"])
 def test_names_without_a_generation_or_of_another_base_map_to_no_lineage(name):
     assert community.candidates(name) == []
 
