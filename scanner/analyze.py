@@ -12,13 +12,15 @@ from typing import Mapping
 from scanner.classify import classify, modalities
 from scanner.evidence import Evidence
 from scanner.findings import RULES, Finding
-from scanner.identify import Identification, identify, merge_uses
+from scanner.card import as_list
+from scanner.identify import Identification, expression_choice, identify, merge_uses
 from scanner.kb import KnowledgeBase
 from scanner.lineage import GraphEntry, Lineage, derive
 from scanner.policy.engine import evaluate
 from scanner.policy.model import Policy
-from scanner.result import Classification, Licenses, Result
+from scanner.result import Classification, Licenses, LicenseUse, Origin, Result
 from scanner.versions import expand_versions
+from scanner.vocab import RANK
 
 
 class IdentificationMemo:
@@ -66,9 +68,13 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
     cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data, inherited_mods)
+    notices = _notice_lines(ev, lineage, graph, memo)
     verdict, reasons, all_findings, obligations = evaluate(
-        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets,
-        _notice_lines(ev, lineage, graph, memo))
+        ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets, notices)
+    choice = _best_alternative(ev, card.data, licenses.effective, lineage.inherited, findings, kb, policy, now,
+                               lineage.datasets, root if isinstance(root, Evidence) else ev, notices, inherited_mods)
+    if choice is not None:
+        effective, cls, (verdict, reasons, all_findings, obligations) = choice
     return Result(
         target=ev.target, repo_id=ev.repo_id, revision=ev.revision, sha=ev.sha, source=ev.source, verdict=verdict,
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
@@ -117,6 +123,52 @@ def _notice_lines(me: Evidence, lineage: Lineage, graph: Mapping[str, GraphEntry
                 if text and key and key not in out and (line := notice_line(text)):
                     out[key] = line
     return out
+
+
+def _best_alternative(ev, card_data, own, inherited, findings, kb, policy, now, datasets, root, notices=None,
+                      inherited_mods=frozenset()):
+    """A license value with alternatives (`apache-2.0 OR mit`): the alternative the policy allows best
+    (allow over review over deny; the freest first on a tie), named in a license-choice finding.
+    None when the card offers no choice."""
+    options = None
+    expression = None
+    for value in as_list(card_data.get("license")) if card_data else ():
+        got = expression_choice(str(value).strip(), kb) if isinstance(value, str) else None
+        if got is not None and len(got[1]) > 1:
+            expression, options = str(value).strip(), got[1]
+            break
+    if options is None:
+        return None
+    chosen = {u.id for u in own if any(o.method == "expression" for o in u.origins)}
+    base = tuple(u for u in own if not any(o.method == "expression" for o in u.origins)
+                 and not all(o.method == "incorporated" and o.where in chosen for o in u.origins))
+    best = None
+    for n, alt in enumerate(options):
+        eff = merge_uses(base + tuple(alt) + _policies_of(alt, kb) + tuple(inherited))
+        cls = classify(ev, root, eff, card_data, inherited_mods)
+        taken = " AND ".join(u.id for u in alt)
+        note = Finding("license-choice", f"{ev.display_name}: the card offers '{expression}'; took '{taken}'"
+                       + ("" if n == 0 else " (the policy allows it better than the freer alternatives)"),
+                       evidence={"expression": expression, "taken": [u.ref() for u in alt],
+                                 "alternatives": [[u.ref() for u in a] for a in options]}, severity="info")
+        out = evaluate(ev.repo_id, ev.sha, eff, cls, list(findings) + [note], kb, policy, now, datasets,
+                       notices)
+        if best is None or RANK[out[0]] < RANK[best[2][0]]:
+            best = (eff, cls, out)
+        if out[0] == "allow":
+            break
+    return best
+
+
+def _policies_of(uses, kb):
+    out = []
+    for u in uses:
+        rec = kb.get(u.record) if u.record else None
+        aup = kb.use_policy_of(rec) if rec else None
+        if aup is not None:
+            out.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
+                                  (Origin("license", u.id, "incorporated", 1.0, f"use policy of {u.name}"),)))
+    return tuple(out)
 
 
 def error_result(target: str, message: str, suggestions: tuple[str, ...] = (), repo_id: str | None = None,

@@ -14,7 +14,11 @@ from typing import Any, Mapping
 
 import yaml
 
-MAX_FRONT_MATTER = 256_000
+from scanner.evidence import MAX_FILE_BYTES
+
+# The front matter is read within the file budget the source already applied to the README
+# (a model-index of several hundred KB is real); the alias and node budgets bound the parse.
+MAX_FRONT_MATTER = MAX_FILE_BYTES
 MAX_ALIASES = 16
 MAX_NODES = 50_000
 

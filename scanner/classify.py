@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from scanner import categories
 from scanner.evidence import Evidence
 from scanner.kb import PACKAGE_DIR
 from scanner.result import Classification, LicenseUse
@@ -19,14 +20,6 @@ from scanner.result import Classification, LicenseUse
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pth", ".pt", ".ckpt", ".onnx", ".h5", ".msgpack",
                    ".tflite", ".mlmodel", ".npz", ".ggml", ".exl2", ".llamafile")
 
-_FREEDOM_ORDER = ["permissive", "copyleft", "restricted", "non-commercial", "unknown"]
-_CATEGORY_TO_FREEDOM = {
-    "permissive": "permissive", "public-domain": "permissive",
-    "weak-copyleft": "copyleft", "copyleft": "copyleft",
-    "restricted": "restricted",
-    "non-commercial": "non-commercial", "research-only": "non-commercial",
-    "unknown": "unknown",
-}
 
 # pipeline tags (and config model types) that mean the model takes or makes more than text
 _PIPELINE_MODALITIES = {
@@ -105,10 +98,10 @@ def license_freedom(effective: Iterable[LicenseUse]) -> tuple[str, list[str]]:
         if use.kind == "use-policy":
             continue
         seen = True
-        freedom = _CATEGORY_TO_FREEDOM.get(use.category, "unknown") if use.record else "unknown"
+        free = categories.freedom(use.category) if use.record else "unknown"
         evidence.append(f"{use.name}: {use.category if use.record else 'not in the knowledge base'}")
-        if _FREEDOM_ORDER.index(freedom) > _FREEDOM_ORDER.index(worst):
-            worst = freedom
+        if categories.FREEDOMS.index(free) > categories.FREEDOMS.index(worst):
+            worst = free
     if not seen:
         return "unknown", ["no license identified"]
     return worst, evidence

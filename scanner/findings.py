@@ -87,6 +87,15 @@ _RULES_AFTER_TERMS = [
     Rule("lineage-inferred", "Base model inferred", "medium",
          "The card names no base model, but its name, tags or prose point to a model family whose license "
          "probably binds it. Confirm the base and set base_model in the card."),
+    Rule("lineage-inferred-parent", "Base model named only in the card's text", "medium",
+         "The card's metadata names no such base, but its text does (a merge recipe, a link to the original of a "
+         "quantization or copy). The base's terms are added; confirm it and set base_model in the card."),
+    Rule("license-inferred", "License named in the card's text", "medium",
+         "The card's text (a License line or section, or words in prose) names a license its metadata does not. "
+         "Its terms are added; confirm it and set license in the card's metadata."),
+    Rule("license-choice", "License chosen from alternatives", "info",
+         "The card's license is an SPDX expression with alternatives (OR); the scan took the one the policy "
+         "allows best and names it. Record that choice where the model is used."),
     Rule("derivative-duty-unmet", "Derivative duty not met", "medium",
          "A base license requires something of derivatives (a name prefix, a copy of the license, a notice, passing "
          "on use restrictions) that this repository does not show."),

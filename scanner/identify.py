@@ -11,26 +11,17 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
+from scanner import categories, knowledge, spdx_expr
 from scanner.card import Card, as_list, parse_card
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence
 from scanner.findings import RULES, Finding
+from scanner.infer.licenses import text_licenses
 from scanner.kb import KnowledgeBase, LicenseRecord
 from scanner.result import FileMatch, LicenseUse, Licenses, Origin
 from scanner.textid import TextMatch, identify_hash, identify_text
 from scanner.vocab import Effect
 
-# license_link values that name a license even when license_name is missing or odd.
-_LINK_HINTS = (
-    (re.compile(r"llama3_3|llama-3\.3|llama3\.3", re.I), "llama3.3"),
-    (re.compile(r"llama3_2|llama-3\.2|llama3\.2", re.I), "llama3.2"),
-    (re.compile(r"llama3_1|llama-3\.1|llama3\.1", re.I), "llama3.1"),
-    (re.compile(r"llama4|llama-4", re.I), "llama4"),
-    (re.compile(r"llama3(?![._\d])|meta-llama-3", re.I), "llama3"),
-    (re.compile(r"llama-?2", re.I), "llama2"),
-    (re.compile(r"MRL-[\d.]+", re.I), "mrl"),
-    (re.compile(r"MNPL-[\d.]+", re.I), "mnpl"),
-    (re.compile(r"ai\.google\.dev/gemma/terms", re.I), "gemma"),
-)
+# license_link patterns live in scanner/data/links.yaml and in the records (scanner.knowledge.link_hints).
 
 
 @dataclass(frozen=True)
@@ -114,7 +105,11 @@ def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: Knowledg
     link = card.get("license_link")
     for value in values:
         value_s = str(value).strip()
-        rec = kb.resolve(value_s)
+        choice = expression_choice(value_s, kb)
+        if choice is not None:
+            uses.extend(choice[0])
+            continue
+        rec = kb.resolve(value_s) or spdx_expr.resolve(kb, value_s)
         if rec is not None and not rec.is_placeholder:
             # a license_name naming a version of the label's license (c4ai-cc-by-nc beside cc-by-nc-4.0) says which
             versioned = kb.resolve(name) if isinstance(name, str) else None
@@ -149,14 +144,35 @@ def declared_licenses(card: Mapping[str, Any], tags: Iterable[str], kb: Knowledg
     return merge_uses(uses)
 
 
+def expression_choice(value: str, kb: KnowledgeBase
+                      ) -> tuple[tuple[LicenseUse, ...], list[tuple[LicenseUse, ...]]] | None:
+    """A license value that is an SPDX expression: (the uses of the alternative taken by default, every
+    alternative's uses). AND binds every part of an alternative; of several alternatives (OR) the
+    freest is taken here, and analyze() takes the best one the policy allows."""
+    alts = spdx_expr.alternatives(value)
+    if not alts:
+        return None
+    options: list[tuple[LicenseUse, ...]] = []
+    for alt in alts:
+        parts = []
+        for key in alt:
+            rec = spdx_expr.resolve(kb, key)
+            how = f"part of '{value}'" if len(alts) == 1 else f"alternative '{' AND '.join(alt)}' of '{value}'"
+            origin = Origin("card", "cardData.license", "expression", 1.0, how[:MAX_NAME])
+            parts.append(_use(rec, origin) if rec is not None else _unresolved(key, origin))
+        options.append(tuple(parts))
+    ranked = sorted(options, key=lambda o: max(categories.rank(u.category if u.record else "unknown") for u in o))
+    return ranked[0], ranked
+
+
 def _from_name_or_link(name: Any, link: Any, kb: KnowledgeBase) -> LicenseUse | None:
     if isinstance(name, str) and name.strip():
-        rec = kb.resolve(name)
+        rec = kb.resolve(name) or spdx_expr.resolve(kb, name)
         if rec is not None and not rec.is_placeholder:
             method = "metadata" if rec.id == name.strip().lower() else "alias"
             return _use(rec, Origin("card-license-name", "cardData.license_name", method, 1.0, name))
     if isinstance(link, str):
-        for pattern, lid in _LINK_HINTS:
+        for pattern, lid in knowledge.link_hints(kb):
             if pattern.search(link):
                 rec = kb.resolve(lid)
                 if rec is not None:
@@ -383,5 +399,38 @@ def identify(ev: Evidence, kb: KnowledgeBase) -> Identification:
     declared = declared_licenses(card.data, ev.tags, kb)
     detected, files, file_findings = detected_licenses(ev, card, kb)
     own, rec_findings = reconcile(declared, detected, kb, ev.display_name)
+    own, text_findings = _text_licenses(card, own, kb, ev.display_name)
     return Identification(card, Licenses(declared, detected, own), files,
-                          card.findings + file_findings + rec_findings)
+                          card.findings + file_findings + rec_findings + text_findings)
+
+
+def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBase, repo: str
+                   ) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
+    """Licenses the card's text names (a License line or section, words in prose): inferred, they add
+    their terms to the repo's own; a `license: other` placeholder gives way to the license they name."""
+    if not card.body:
+        return own, ()
+    found = text_licenses(card.body, license_sections(card.body), kb)
+    if not found:
+        return own, ()
+    known = {u.record or "?" + u.id.lower() for u in own}
+    added: list[LicenseUse] = []
+    findings: list[Finding] = []
+    for t in found:
+        origin = Origin("card-text", t.where, "inferred", 0.6, t.quote)
+        use = _use(t.record, origin) if t.record is not None else _unresolved(t.name, origin)
+        added.append(use)
+        aup = kb.use_policy_of(t.record) if t.record is not None else None
+        if aup is not None and t.record is not None:
+            added.append(_use(aup, replace(origin, detail=f"use policy of {t.record.name}")))
+        if (use.record or "?" + use.id.lower()) in known:
+            continue
+        findings.append(Finding(
+            "license-inferred",
+            f"{repo}: the card's text names {use.name} ({t.where}: '{t.quote}')"
+            + ("" if use.record else "; the knowledge base holds no record of it"),
+            evidence={"license": use.ref(), "where": t.where, "quote": t.quote}, effect="review",
+            license=use.record))
+    resolved = bool(added)     # a name, even one the knowledge base lacks, says more than `license: other`
+    kept = tuple(u for u in own if not (resolved and u.kind == "placeholder" and u.id in ("other", "unknown")))
+    return merge_uses(kept + tuple(added)), tuple(findings)

@@ -74,6 +74,8 @@ class LicenseRecord:
     path: str | None = None
     primary_text: Mapping[str, Any] | None = None   # {file, sha256}: the corpus text the terms were read from
     covers_modalities: tuple[str, ...] = ()          # empty: models of any modality
+    links: tuple[str, ...] = ()                       # license_link patterns naming this record
+    families: tuple[Mapping[str, Any], ...] = ()      # family inference rules (scanner/knowledge.py)
 
     @property
     def is_placeholder(self) -> bool:
@@ -99,7 +101,8 @@ def _record_from(data: Mapping[str, Any], path: str) -> LicenseRecord:
         default_version=bool(data.get("default_version")), markers=tuple(data.get("markers") or ()),
         terms=terms, sources=tuple(freeze(s) for s in data.get("sources") or ()), path=path,
         primary_text=freeze(data["text"]) if isinstance(data.get("text"), dict) else None,
-        covers_modalities=tuple(data.get("covers_modalities") or ()))
+        covers_modalities=tuple(data.get("covers_modalities") or ()),
+        links=tuple(data.get("links") or ()), families=tuple(freeze(f) for f in data.get("families") or ()))
 
 
 @dataclass(frozen=True, eq=False)   # identity hash: memoised lookups key on the loaded base

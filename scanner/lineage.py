@@ -18,16 +18,17 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+from scanner import categories, knowledge
 from scanner.card import as_list
 from scanner.evidence import Evidence, is_license_file
 from scanner.findings import Finding
+from scanner.infer import MAX_BODY, community
+from scanner.infer.parents import TextParent, text_parents
 from scanner.kb import PACKAGE_DIR, KnowledgeBase
 from scanner.result import LicenseUse, Origin
 
 MAX_DEPTH = 10
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-_FREEDOM_RANK = {"public-domain": 0, "permissive": 0, "weak-copyleft": 1, "copyleft": 1, "restricted": 2,
-                 "non-commercial": 3, "research-only": 3, "unknown": 4}
 
 GraphEntry = Evidence | str   # Evidence, or the one-line reason a repo could not be read
 CardOf = Callable[[Evidence], Mapping[str, Any]]
@@ -39,9 +40,9 @@ def relations() -> Mapping[str, Mapping[str, Any]]:
     return yaml.safe_load((PACKAGE_DIR / "data" / "relations.yaml").read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=1)
-def families() -> tuple[Mapping[str, Any], ...]:
-    return tuple(yaml.safe_load((PACKAGE_DIR / "data" / "families.yaml").read_text(encoding="utf-8")))
+def families(kb: KnowledgeBase | None = None) -> tuple[Mapping[str, Any], ...]:
+    """Family inference rules: scanner/data/families.yaml, then those license records carry."""
+    return knowledge.family_rules(kb)
 
 
 @functools.lru_cache(maxsize=64)
@@ -100,6 +101,17 @@ def parents_of(card: Mapping[str, Any], tags: Iterable[str]) -> list[tuple[str, 
     return [(rel or ("merge" if n > 1 else "finetune"), rid) for rid, rel in out.items()]
 
 
+def all_parents(card: Mapping[str, Any], tags: Iterable[str], body: str, me: str | None = None
+                ) -> list[tuple[str, str, TextParent | None]]:
+    """(relation, repo id, text evidence) of every parent: those the metadata names (evidence None),
+    then those the card's text names (a merge recipe, a link to an original), capped."""
+    direct = parents_of(card, tags)
+    out: list[tuple[str, str, TextParent | None]] = [(rel, rid, None) for rel, rid in direct]
+    if body:
+        out += [(p.relation, p.repo_id, p) for p in text_parents(body, [rid for _, rid in direct], me)]
+    return out
+
+
 def dataset_ids(card: Mapping[str, Any], tags: Iterable[str]) -> list[str]:
     """Hub dataset ids a card lists (`datasets:`) or the Hub tagged (`dataset:<id>`), in order."""
     out: list[str] = []
@@ -128,7 +140,8 @@ class Lineage:
                               **({"error": d["error"]} if d.get("error") else {})} for d in self.datasets]}
 
 
-def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, GraphEntry], max_depth: int):
+def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, GraphEntry], max_depth: int,
+          body_of: Callable[[Evidence], str] = lambda e: ""):
     me = ev.repo_id or ev.target
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[dict[str, Any]] = []
@@ -150,13 +163,21 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
     while queue:
         node_ev, node_id = queue.popleft()
         chain = chains[node_id]
-        parents = parents_of(card_of(node_ev), node_ev.tags)
+        parents = all_parents(card_of(node_ev), node_ev.tags, body_of(node_ev), node_ev.repo_id)
         if not parents and node_id != me and node_id not in roots:
             roots.append(node_id)
-        for relation, pid in parents:
+        for relation, pid, said in parents:
             if any(e["child"] == node_id and e["parent"] == pid for e in edges):
                 continue
-            edges.append({"child": node_id, "parent": pid, "relation": relation})
+            edge: dict[str, Any] = {"child": node_id, "parent": pid, "relation": relation}
+            if said is not None:
+                edge.update(inferred=True, evidence=said.quote)
+                findings.append(Finding(
+                    "lineage-inferred-parent",
+                    f"{node_id}: the card's {said.how} names {pid} as a parent ('{said.quote}'); its terms are added",
+                    evidence={"parent": pid, "how": said.how, "quote": said.quote, "chain": list(chain + (pid,))},
+                    effect="review"))
+            edges.append(edge)
             path = chain + (pid,)
             if pid in chain:
                 findings.append(Finding("lineage-cycle", f"lineage cycle: {' -> '.join(path)}; the walk stops there",
@@ -181,26 +202,66 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
                                         evidence={"chain": list(path), "reason": reason}, effect="review"))
                 continue
             if relations().get(relation, {}).get("inherits", "all") == "all":
+                said = next((p for r, i, p in parents if i == pid), None)
                 for use in own_of(entry):
                     inherited.append(replace(use, via=path, origins=tuple(
-                        Origin("base", f"{pid} ({relation})", o.method, o.confidence, o.where) for o in use.origins)))
+                        Origin("base", f"{pid} ({relation})", o.method, o.confidence, o.where) if said is None else
+                        Origin("inferred", f"{pid} ({relation}, named in the card's {said.how})", "inferred",
+                               min(o.confidence, 0.6), said.quote)
+                        for o in use.origins)))
             nodes[pid] = node_info(entry, pid)
             visited_ev.append(entry)
             queue.append((entry, pid))
     return nodes, edges, findings, inherited, roots, visited_ev
 
 
-_DERIVED = re.compile(r"(?:fine-?tun\w*|finetun\w*|merge\w*|based on|built (?:on|from|upon)|trained (?:on|from)|"
-                      r"derived from|quantiz\w*|adapter|lora|continued pre-?training of)", re.I)
+@functools.lru_cache(maxsize=1)
+def _prose_rules() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """derived_before, derived_after, compared, base_license_statement (scanner/data/card_phrases.yaml)."""
+    ph = knowledge.phrases()
+    return (re.compile(ph["derived_before"], re.I),
+            re.compile(ph["derived_after"], re.I), re.compile(ph["compared"], re.I),
+            re.compile(ph["base_license_statement"], re.I))
 
 
-def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None
-                   ) -> list[tuple[Mapping[str, Any], list[str]]]:
+MAX_PROSE_MATCHES = 20
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+def _prose_evidence(body: str, pattern: str, arch: bool, model_type: str) -> str | None:
+    """Evidence that the card's prose names the family as its base: a derivation phrase before or after
+    the mention, or a statement that the base's license applies in the same sentence; with a matching
+    architecture a plain mention counts. A comparison or announcement ("outperforms Llama 2", "our answer
+    to Llama 2") is never evidence."""
+    before_re, after_re, compared_re, statement_re = _prose_rules()
+    for n, m in enumerate(re.finditer(pattern, body, re.I)):
+        if n >= MAX_PROSE_MATCHES:
+            break
+        before = body[max(0, m.start() - 80):m.start()]
+        clause = re.split(r"[.!?;:\n]", before)[-1]
+        if compared_re.search(clause[-60:]):
+            continue
+        start = max(0, max((i.end() for i in _SENTENCE_END.finditer(body, max(0, m.start() - 300), m.start())),
+                           default=max(0, m.start() - 300)))
+        stop = _SENTENCE_END.search(body, m.end())
+        sentence = body[start:stop.start() if stop else min(len(body), m.end() + 300)]
+        snippet = " ".join(body[max(0, m.start() - 40):m.end() + 40].split())
+        if before_re.search(before) or after_re.search(body[m.end():m.end() + 80]) or statement_re.search(sentence):
+            return f"card text '...{snippet}...'"
+        if arch:
+            return f"card text '...{snippet}...' with architecture '{model_type}'"
+    return None
+
+
+def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None,
+                   kb: KnowledgeBase | None = None) -> list[tuple[Mapping[str, Any], list[str]]]:
     """Families whose evidence matches, one per group (the most specific), each with its evidence.
 
     Strong evidence: the repo name or a tag. Prose counts when it says the model derives from the
-    family ("a fine-tune of Llama 2") or the config's architecture agrees. `name_only` infers from
-    a repo id alone (a base model that could not be read).
+    family ("a fine-tune of Llama 2", "a Llama-2 13B model trained on ...") or the config's
+    architecture agrees. A tag alone yields to a name or architecture of another base
+    (`tag_yields_to`: a "llama-2" tag on a Mistral model). `name_only` infers from a repo id alone (a base model that
+    could not be read).
     """
     name = (name_only or ev.repo_id or ev.target).rsplit("/", 1)[-1]
     if name_only:
@@ -209,32 +270,29 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     else:
         tags = {t.lower() for t in list(ev.tags) + [str(t) for t in as_list(card.get("tags"))] if isinstance(t, str)}
         model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+    body = (body or "")[:MAX_BODY]
     found: list[tuple[Mapping[str, Any], list[str]]] = []
     groups: set[str] = set()
-    for fam in families():
+    for fam in families(kb):
         group = fam.get("group") or fam["family"]
         if group in groups or any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
             continue
         evidence = []
-        if any(re.search(p, name, re.I) for p in fam.get("name") or ()):
+        by_name = any(re.search(p, name, re.I) for p in fam.get("name") or ())
+        if by_name:
             evidence.append(f"repository name '{name}'")
         tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None) or next(
             (t for t in sorted(tags) for p in fam.get("name") or () if re.search(p, t, re.I)
              and not any(re.search(x, t, re.I) for x in fam.get("exclude") or ())), None)
-        if tag:
+        yields = any(re.search(x, name, re.I) or re.search(x, model_type, re.I) for x in fam.get("tag_yields_to") or ())
+        if tag and not (yields and not by_name):
             evidence.append(f"tag '{tag}'")
         arch = bool(model_type) and model_type in (fam.get("model_types") or ())
         for p in fam.get("prose") or ():
-            m = re.search(p, body or "", re.I)
-            if not m:
-                continue
-            before = body[max(0, m.start() - 80):m.start()]
-            snippet = " ".join(body[max(0, m.start() - 40):m.end() + 40].split())
-            if _DERIVED.search(before):
-                evidence.append(f"card text '...{snippet}...'")
-            elif arch:
-                evidence.append(f"card text '...{snippet}...' with architecture '{model_type}'")
-            break
+            said = _prose_evidence(body, p, arch, model_type) if body else None
+            if said:
+                evidence.append(said)
+                break
         if evidence:
             if arch:
                 evidence.append(f"config model_type '{model_type}'")
@@ -245,7 +303,7 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
 
 def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, card_of: CardOf, own_of: OwnOf,
            body_of: Callable[[Evidence], str], own: tuple[LicenseUse, ...], max_depth: int = MAX_DEPTH) -> Lineage:
-    nodes, edges, findings, inherited, roots, visited = _walk(ev, card_of, own_of, graph, max_depth)
+    nodes, edges, findings, inherited, roots, visited = _walk(ev, card_of, own_of, graph, max_depth, body_of)
     me = ev.repo_id or ev.target
     card = card_of(ev)
     own_licenses = [u for u in own if u.kind != "use-policy"]
@@ -255,17 +313,28 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
                                 f"base_model '{raw}' is not a Hub repo id; the base model it means cannot be read",
                                 evidence={"base_model": raw}, effect="review"))
         guesses += [(f"base_model '{raw}' names no Hub repo, but", (me, raw), fam, evidence)
-                    for fam, evidence in infer_families(ev, card, "", name_only=raw)]
+                    for fam, evidence in infer_families(ev, card, "", name_only=raw, kb=kb)]
     if not edges:
         guesses += [("the card names no base model, but", (me,), fam, evidence)
-                   for fam, evidence in infer_families(ev, card, body_of(ev))]
+                   for fam, evidence in infer_families(ev, card, body_of(ev), kb=kb)]
     for node in nodes.values():      # a base that could not be read: its repo id may still name its family
         if node.get("error"):
             chain = next((tuple(f.evidence["chain"]) for f in findings
                           if f.code == "lineage-parent-unavailable" and f.evidence.get("chain", [""])[-1] == node["id"]),
                          (me, node["id"]))
             guesses += [(f"base model {node['id']} could not be read, but", chain, fam, evidence)
-                        for fam, evidence in infer_families(ev, card, "", name_only=node["id"])]
+                        for fam, evidence in infer_families(ev, card, "", name_only=node["id"], kb=kb)]
+    names: list[tuple[str, tuple[str, ...], str]] = []     # (lead, chain, name) for community lineages
+    if not edges:
+        names.append(("the card names no base model, but", (me,), me))
+    names += [(f"base_model '{raw}' names no Hub repo, but", (me, raw), raw) for raw in unreadable_parents(card)]
+    names += [(f"base model {n['id']} could not be read, but", (me, n["id"]), n["id"])
+              for n in nodes.values() if n.get("error")]
+    community_guesses = [(lead, chain, c) for lead, chain, name in names for c in community.candidates(name)]
+    if not edges and not community_guesses and not any(g[2].get("group") == "llama" for g in guesses):
+        model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+        community_guesses = [("the card names no base model, but", (me,), c)
+                             for c in community.by_architecture(me, model_type)]
     known = {u.id for u in own_licenses} | {u.id for u in inherited}
     for lead, chain, fam, evidence in guesses:
         rec = kb.resolve(fam["license"])
@@ -285,6 +354,39 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
             f"{lead} {', '.join(evidence)} point to the {fam['family']} family: {rec.name} probably binds it",
             evidence={"family": fam["family"], "license": rec.ref(), "signals": evidence, "chain": list(via)},
             effect="review", license=rec.key))
+    for lead, chain, cand in community_guesses:
+        via = chain + (f"{cand.lineage} ({cand.generation}, inferred)",)
+        uses: list[LicenseUse] = []
+        for lid in (cand.license,) + cand.adds:
+            rec = kb.resolve(lid)
+            if rec is None or rec.id in known:
+                continue
+            known.add(rec.id)
+            origin = Origin("inferred", f"community lineage {cand.lineage} ({cand.generation})", "inferred", 0.6,
+                            cand.evidence)
+            uses.append(LicenseUse(rec.key, rec.id, rec.version, rec.name, rec.kind, rec.category, (origin,), via))
+            aup = kb.use_policy_of(rec)
+            if aup is not None:
+                uses.append(LicenseUse(aup.key, aup.id, aup.version, aup.name, aup.kind, aup.category,
+                                       (replace(origin, detail=f"use policy of {rec.name}"),), via))
+        for name in cand.adds_unknown:
+            if "?" + name.lower() in known:
+                continue
+            known.add("?" + name.lower())
+            uses.append(LicenseUse(None, name[:120], None, name[:120], "unknown", "unknown",
+                                   (Origin("inferred", f"community lineage {cand.lineage}", "inferred", 0.6,
+                                           cand.evidence),), via))
+        if not uses:
+            continue
+        inherited.extend(uses)
+        findings.append(Finding(
+            "lineage-inferred",
+            f"{lead} its name follows the community lineage {cand.lineage} ({cand.evidence}): "
+            + ", ".join(u.name for u in uses if u.kind != "use-policy") + " probably binds it",
+            evidence={"lineage": cand.lineage, "generation": cand.generation, "signals": [cand.evidence],
+                      "licenses": [u.ref() for u in uses if u.kind != "use-policy"], "source": cand.source,
+                      "chain": list(via)},
+            effect="review", license=uses[0].record))
     findings.extend(_conflicts(me, own_licenses, inherited))
     findings.extend(_duties(ev, card, body_of(ev), own_licenses, inherited, kb))
     datasets = _datasets(visited, card_of, own_of, graph)
@@ -299,11 +401,11 @@ def _conflicts(me: str, own: list[LicenseUse], inherited: list[LicenseUse]) -> l
     out = []
     seen = set()
     own_ids = {u.id for u in own}
-    own_rank = max(_FREEDOM_RANK.get(u.category, 4) for u in own)
+    own_rank = max(categories.rank(u.category) for u in own)
     for base in inherited:
         if base.kind == "use-policy" or base.id in own_ids or base.id in seen:
             continue
-        base_rank = _FREEDOM_RANK.get(base.category, 4)
+        base_rank = categories.rank(base.category)
         if base_rank == 0:          # a permissive base may be relicensed
             continue
         seen.add(base.id)

@@ -20,13 +20,14 @@ from scanner import TOOL_NAME, __version__
 from scanner.analyze import IdentificationMemo, analyze, error_result
 from scanner.evidence import Evidence
 from scanner.kb import KnowledgeBase
-from scanner.lineage import MAX_DEPTH, GraphEntry, dataset_ids, parents_of
+from scanner.lineage import MAX_DEPTH, GraphEntry, all_parents, dataset_ids
 from scanner.policy.model import Policy
 from scanner.result import PolicyRef, Report, Result, fails
 from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
-SCHEMA_VERSION = "1.1.0"   # 1.1: fail_on, configuration
+SCHEMA_VERSION = "1.1.0"   # 1.1: fail_on, configuration; inferred lineage edges; license-inferred, license-choice,
+                           # lineage-inferred-parent
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
 MAX_DATASETS = 20
 UNAVAILABLE_WHEN_PINNED = "could not be read when the revision was approved (pinned unavailable)"
@@ -200,7 +201,8 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
     frontier = deque([(ev, 0)])      # breadth first: every repo is reached at its shallowest depth
     while frontier:
         node, depth = frontier.popleft()
-        card = memo(node).card.data
+        view = memo(node).card
+        card = view.data
         if dataset is not None:
             for ds in dataset_ids(card, node.tags)[:MAX_DATASETS]:
                 key = "dataset:" + ds
@@ -208,7 +210,7 @@ def walk_lineage(ev: Evidence, kb: KnowledgeBase, graph: dict[str, GraphEntry], 
                     graph[key] = entry(dataset, ds)
         if depth >= max_depth:
             continue
-        for _, pid in parents_of(card, node.tags):
+        for _, pid, _said in all_parents(card, node.tags, view.body, node.repo_id):
             if pid in graph or pid == node.repo_id:
                 continue
             got = entry(parent, pid)

@@ -90,6 +90,10 @@ def validate(directory) -> None:
 
     directory = directory or data_dir("licenses")
     problems = validate_dir(directory)
+    if not problems:   # the card reader's data (links, families, lineages) must name these records
+        from scanner import knowledge
+        from scanner.kb import load_dir
+        problems = knowledge.problems(load_dir(Path(directory)))
     for p in problems:
         click.echo(p, err=True)
     if problems:
