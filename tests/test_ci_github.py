@@ -25,7 +25,7 @@ from scanner.ci import github as gh
 from scanner.ci.install import pip_spec
 
 DENIED = "mistralai/Codestral-22B-v0.1"
-REVIEWED = "Qwen/Qwen2.5-72B-Instruct"
+REVIEWED = "watt-ai/watt-tool-70B"   # review: an apache-2.0 label over a Llama 3.3 base
 ALLOWED = "mistralai/Mistral-7B-v0.1"
 HOSTILE_DIR = "x\n::warning file=evil.py::pwned, %0A @octo-org [click](javascript:x) <img src=x>"
 REPO = "octo/deploy"

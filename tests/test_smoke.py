@@ -478,7 +478,8 @@ def test_runtime_loads_by_path_in_an_isolated_interpreter(models, tmp_path):
     blocked = ("scanner", "click", "rich", "jsonschema", "license_expression")
     code = ("import importlib.util, json, sys\n"
             f"root = {str(ROOT)!r}\n"
-            "sys.path[:] = [p for p in sys.path if not (p == root or p.startswith(root + '/'))]\n"
+            "sys.path[:] = [p for p in sys.path if p.startswith(sys.prefix + '/')\n"
+            "               or not (p == root or p.startswith(root + '/'))]   # a venv inside the checkout stays\n"
             f"for m in {blocked!r}: sys.modules[m] = None\n"
             f"spec = importlib.util.spec_from_file_location('smoke_runtime', {str(RUNTIME)!r})\n"
             "rt = importlib.util.module_from_spec(spec); sys.modules['smoke_runtime'] = rt\n"
