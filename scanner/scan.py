@@ -26,7 +26,7 @@ from scanner.result import PolicyRef, Report, Result
 from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
 MAX_DATASETS = 20
 UNAVAILABLE_WHEN_PINNED = "could not be read when the revision was approved (pinned unavailable)"
