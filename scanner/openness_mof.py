@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -25,8 +26,8 @@ CLASSES = ("III", "II", "I")            # from the base class up
 _LEVEL = {"III": 3, "II": 2, "I": 1}
 
 _GITHUB = re.compile(r"https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)")
-_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.I)
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", re.IGNORECASE)
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 # keywords on the line of a link (or in a file name) -> the component it evidences
 _CODE_KEYWORDS = (
@@ -40,7 +41,7 @@ _SECTION_KEYWORDS = (
     ("evaluation-results", ("evaluation", "results", "benchmark", "performance")),
     ("sample-outputs", ("sample output", "example output", "examples of generation")),
 )
-_INTERMEDIATE = re.compile(r"intermediate checkpoint|\bstep\d{3,}|stage\d-step|revision=\"?step", re.I)
+_INTERMEDIATE = re.compile(r"intermediate checkpoint|\bstep\d{3,}|stage\d-step|revision=\"?step", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,7 +88,7 @@ def assess(ev: Evidence, card: Mapping[str, Any] | None, body: str, effective: I
            datasets: Iterable[Mapping[str, Any]], kb: KnowledgeBase) -> Openness:
     card = card or {}
     body = body or ""
-    repo_licenses = [u.record or u.id for u in effective if u.kind != "use-policy"]
+    repo_licenses: list[str | None] = [u.record or u.id for u in effective if u.kind != "use-policy"]
     found: dict[str, list[tuple[str, str, str | None]]] = {}   # cid -> [(status, where, license)]
 
     def add(cid: str, status: str, where: str, lic: str | None) -> None:
@@ -100,7 +101,7 @@ def assess(ev: Evidence, card: Mapping[str, Any] | None, body: str, effective: I
     # files in the repository
     paths = [s.path for s in ev.siblings] or [f.path for f in ev.files]
     weights = [p for p in paths if p.lower().endswith(WEIGHT_SUFFIXES)]
-    final = [p for p in weights if not re.search(r"(checkpoint|step)[-_]?\d+/", p, re.I)]
+    final = [p for p in weights if not re.search(r"(checkpoint|step)[-_]?\d+/", p, re.IGNORECASE)]
     inter = [p for p in weights if p not in final]
     if final:
         add_repo("parameters-final", f"file {final[0]}" + (f" (+{len(final) - 1})" if len(final) > 1 else ""))
@@ -157,7 +158,7 @@ def assess(ev: Evidence, card: Mapping[str, Any] | None, body: str, effective: I
     # datasets the card lists: read on the Hub (verified, with their licenses) or not
     for d in datasets:
         did = str(d.get("id"))
-        lics = [u.record or u.id for u in d.get("licenses") or ()]
+        lics: list[str | None] = [u.record or u.id for u in d.get("licenses") or ()]
         status = "claimed" if d.get("error") else "verified"
         for lic in lics or [None]:
             add("datasets", status, f"dataset {did} on the Hub", lic)
@@ -187,8 +188,8 @@ def _eval_datasets(card: Mapping[str, Any]) -> list[str]:
 
 def _component(spec: Mapping[str, Any], hits: list[tuple[str, str, str | None]], kb: KnowledgeBase) -> MofComponent:
     ctype = spec["type"]
-    base = dict(id=spec["id"], name=spec["name"], mof_class=spec["class"], type=ctype,
-                optional=bool(spec.get("optional")))
+    base: dict[str, Any] = {"id": spec["id"], "name": spec["name"], "mof_class": spec["class"], "type": ctype,
+                            "optional": bool(spec.get("optional"))}
     if not hits:
         return MofComponent(**base, status="missing", reason="not found in the repository or the card")
     verified = [h for h in hits if h[0] == "verified"]

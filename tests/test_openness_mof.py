@@ -80,8 +80,8 @@ def test_olmo2_every_component_located_and_claims_reach_class_one(kb):
     # the paper is only a link: the verified class stops below III, the claims would reach I
     assert o.mof_class == "none" and o.mof_class_if_claims_hold == "I"
     assert o.next_class == "III"
-    assert o.missing_for_next == ("Technical report: claimed by the card only (a link that was not read; "
-                                  "license unknown)",)
+    claimed = "Technical report: claimed by the card only (a link that was not read; license unknown)"
+    assert o.missing_for_next == (claimed,)
     assert o.osaid["parameters"] == "met" and o.osaid["data_information"] == "met"
     assert o.osaid["code"] == "claimed" and o.osaid["overall"] == "claimed"
 

@@ -65,8 +65,8 @@ def _details(r: Result) -> list[str]:
         out += [f"**Lineage:** {md(chain)}", ""]
     if r.openness is not None:
         o = r.openness
-        out += [f"**Openness:** MOF class {md(o.mof_class)} (if the card's claims hold: "
-                f"{md(o.mof_class_if_claims_hold)}); OSI OSAID {md(o.osaid.get('overall', 'unmet'))}", ""]
+        out += [(f"**Openness:** MOF class {md(o.mof_class)} (if the card's claims hold: "
+                 f"{md(o.mof_class_if_claims_hold)}); OSI OSAID {md(o.osaid.get('overall', 'unmet'))}"), ""]
         if o.next_class:
             out += [f"- for {md(o.next_class)}: {md(m)}" for m in o.missing_for_next] + [""]
     if r.findings:
