@@ -177,8 +177,10 @@ def assess(ev: Evidence, card: Mapping[str, Any] | None, body: str, effective: I
 
 def _eval_datasets(card: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
-    for entry in card.get("model-index") or ():
-        for res in (entry.get("results") or ()) if isinstance(entry, Mapping) else ():
+    index = card.get("model-index")
+    for entry in index if isinstance(index, (list, tuple)) else ():
+        results = entry.get("results") if isinstance(entry, Mapping) else None
+        for res in results if isinstance(results, (list, tuple)) else ():
             ds = res.get("dataset") if isinstance(res, Mapping) else None
             name = ds.get("type") or ds.get("name") if isinstance(ds, Mapping) else None
             if isinstance(name, str) and name not in out:

@@ -167,3 +167,9 @@ def test_policy_openness_end_to_end(tmp_path):
     bad.write_text("version: 1\nname: x\nopenness:\n  min_mof_class: IV\n")
     proc = run_cli("check", "allenai/OLMo-2-1124-7B", "--snapshot", "examples/hub", "--policy", str(bad))
     assert proc.returncode == 2 and "openness" in proc.stderr
+
+
+@pytest.mark.parametrize("index", [5, "text", [{"results": 3}], [{"results": [{"dataset": "x"}]}], None])
+def test_odd_model_index_is_ignored_not_a_crash(kb, index):
+    o = assess(olmo_evidence(), {"model-index": index, "library_name": ["x"]}, "", (APACHE,), (), kb)
+    assert by_id(o)["evaluation-data"].status == "missing"
