@@ -16,7 +16,8 @@ from scanner.card import as_list
 from scanner.identify import Identification, expression_choice, identify, merge_uses
 from scanner.kb import KnowledgeBase
 from scanner.lineage import GraphEntry, Lineage, derive
-from scanner.policy.engine import evaluate
+from scanner.openness_mof import assess
+from scanner.policy.engine import evaluate, openness_findings
 from scanner.policy.model import Policy
 from scanner.result import Classification, Licenses, LicenseUse, Origin, Result
 from scanner.versions import expand_versions
@@ -68,6 +69,8 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     root_id = lineage.roots[0] if lineage.roots else None
     root = graph.get(root_id) if root_id else None
     cls = classify(ev, root if isinstance(root, Evidence) else ev, effective, card.data, inherited_mods)
+    openness = assess(ev, card.data, card.body, effective, lineage.datasets, kb)
+    findings.extend(openness_findings(openness, policy))
     notices = _notice_lines(ev, lineage, graph, memo)
     verdict, reasons, all_findings, obligations = evaluate(
         ev.repo_id, ev.sha, effective, cls, findings, kb, policy, now, lineage.datasets, notices)
@@ -79,7 +82,7 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
         target=ev.target, repo_id=ev.repo_id, revision=ev.revision, sha=ev.sha, source=ev.source, verdict=verdict,
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
-        lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None)
+        lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None, openness=openness)
 
 
 def _lineage_modalities(lineage: Lineage, graph: Mapping[str, GraphEntry], memo: IdentificationMemo,

@@ -99,6 +99,10 @@ _RULES_AFTER_TERMS = [
     Rule("derivative-duty-unmet", "Derivative duty not met", "medium",
          "A base license requires something of derivatives (a name prefix, a copy of the license, a notice, passing "
          "on use restrictions) that this repository does not show."),
+    Rule("openness-below-minimum", "Model Openness Framework class below the policy's minimum", "medium",
+         "The components the repository and its card evidence, with open licenses of their type, do not reach the "
+         "MOF class the policy's openness.min_mof_class asks for. The finding lists what is missing or not openly "
+         "licensed (docs/openness.md)."),
     Rule("dataset-license", "Dataset license restricts use", "medium",
          "A dataset the card lists is under a non-commercial, research-only or unknown license, and the context is "
          "commercial. Whether it binds the weights is a legal judgment."),

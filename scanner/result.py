@@ -85,6 +85,35 @@ class FileMatch:
 
 
 @dataclass(frozen=True)
+class MofComponent:
+    """One Model Openness Framework component as the evidence shows it (scanner/openness_mof.py)."""
+
+    id: str
+    name: str
+    mof_class: str                 # III | II | I: the lowest class that requires it
+    type: str                      # code | data | document
+    optional: bool
+    status: str                    # verified | claimed (a link that was not read) | missing
+    where: tuple[str, ...] = ()    # "file LICENSE", "repository github.com/o/r", "arXiv 2501.00656", ...
+    license: str | None = None     # the license that governs it (record id), None when unknown
+    open_license: bool | None = None   # open, type-appropriate license; None when unknown
+    reason: str = ""               # why it does not count, when it does not
+
+
+@dataclass(frozen=True)
+class Openness:
+    """MOF class (verified, and if the card's claims hold) and the OSI OSAID reading."""
+
+    mof_class: str                 # I | II | III | none, from verified components only
+    mof_class_if_claims_hold: str  # counting components the card only claims
+    next_class: str | None
+    missing_for_next: tuple[str, ...]
+    components: tuple[MofComponent, ...]
+    osaid: Mapping[str, str]       # data_information / code / parameters / overall: met | claimed | unmet
+    osaid_reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Result:
     target: str
     repo_id: str | None
@@ -102,6 +131,7 @@ class Result:
     locations: tuple[Mapping[str, Any], ...] = ()
     smoke: Mapping[str, Any] | None = None
     provenance: Mapping[str, Any] | None = None
+    openness: Openness | None = None
 
 
 @dataclass(frozen=True)

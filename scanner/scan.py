@@ -27,7 +27,8 @@ from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
 SCHEMA_VERSION = "1.1.0"   # 1.1: fail_on, configuration; inferred lineage edges; license-inferred, license-choice,
-                           # lineage-inferred-parent
+                           # lineage-inferred-parent;
+                           # openness (MOF class)
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
 MAX_DATASETS = 20
 UNAVAILABLE_WHEN_PINNED = "could not be read when the revision was approved (pinned unavailable)"

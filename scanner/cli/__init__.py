@@ -21,6 +21,7 @@ COMMANDS = {
     "policy": ("scanner.cli.policy", "policy", "Validate and show policies."),
     "gate": ("scanner.cli.gate", "gate", "Pre-deploy gate: find the models a deployment uses and decide them."),
     "lock": ("scanner.cli.lock", "lock", "Approve the models a deployment uses into modelscan.lock."),
+    "bundle": ("scanner.cli.bundle", "bundle", "Write the notices, license texts and obligations a deployment ships."),
     "smoke": ("scanner.cli.smoke", "smoke", "Load gate-approved models with transformers and run them once."),
     "ci": ("scanner.cli.ci", "ci", "CI integrations: 'modelscan ci github' is the GitHub Action's gate step."),
 }

@@ -154,6 +154,12 @@ def model_card(r: Result) -> dict[str, Any]:
     # model: they go into properties (one per obligation, with its term type and license).
     props = [("verdict", r.verdict), ("openness", r.classification.openness),
              ("license-freedom", r.classification.license_freedom), ("classification", r.classification.label)]
+    if r.openness is not None:
+        o = r.openness
+        props += [("mof-class", o.mof_class), ("mof-class-if-claims-hold", o.mof_class_if_claims_hold),
+                  ("osaid", str(o.osaid.get("overall") or "unknown"))]
+        props += [(f"mof-component:{c.id}", f"{c.status}; {', '.join(c.where) or '-'}; license {c.license or '-'}"
+                   + (f"; {c.reason}" if c.reason else "")) for c in o.components]
     props += [("reason", reason) for reason in r.reasons]
     props += [("obligation", f"{o.term} ({o.license}): {o.text}") for o in r.obligations]
     card["properties"] = [{"name": f"{NS}:{k}", "value": str(v)} for k, v in props if v not in (None, "")]

@@ -7,7 +7,7 @@ from typing import Any
 
 from scanner.evidence import thaw
 from scanner.formats.interface import Format
-from scanner.result import LicenseUse, Report, Result
+from scanner.result import LicenseUse, Openness, Report, Result
 
 
 def _license(u: LicenseUse) -> dict[str, Any]:
@@ -41,7 +41,20 @@ def result_dict(r: Result) -> dict[str, Any]:
         "locations": [thaw(dict(loc)) for loc in r.locations],
         "smoke": thaw(r.smoke) if r.smoke else None,
         "provenance": thaw(r.provenance) if r.provenance else None,
+        "openness": _openness(r.openness),
     }
+
+
+def _openness(o: Openness | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"mof_class": o.mof_class, "mof_class_if_claims_hold": o.mof_class_if_claims_hold,
+            "next_class": o.next_class, "missing_for_next": list(o.missing_for_next),
+            "components": [{"id": c.id, "name": c.name, "mof_class": c.mof_class, "type": c.type,
+                            "optional": c.optional, "status": c.status, "where": list(c.where),
+                            "license": c.license, "open_license": c.open_license,
+                            **({"reason": c.reason} if c.reason else {})} for c in o.components],
+            "osaid": dict(o.osaid), "osaid_reasons": list(o.osaid_reasons)}
 
 
 def report_dict(report: Report) -> dict[str, Any]:

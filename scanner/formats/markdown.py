@@ -63,6 +63,12 @@ def _details(r: Result) -> list[str]:
         chain = " <- ".join(dict.fromkeys([str(e["child"]) for e in r.lineage["edges"]] +
                                           [str(x) for x in r.lineage.get("roots") or ()]))
         out += [f"**Lineage:** {md(chain)}", ""]
+    if r.openness is not None:
+        o = r.openness
+        out += [(f"**Openness:** MOF class {md(o.mof_class)} (if the card's claims hold: "
+                 f"{md(o.mof_class_if_claims_hold)}); OSI OSAID {md(o.osaid.get('overall', 'unmet'))}"), ""]
+        if o.next_class:
+            out += [f"- for {md(o.next_class)}: {md(m)}" for m in o.missing_for_next] + [""]
     if r.findings:
         out += ["**Findings**", ""] + [f"- {md(f.severity)} {md(f.code)}: {md(f.message)}" for f in r.findings] + [""]
     if r.obligations:

@@ -68,6 +68,14 @@ def _panel(r: Result) -> Panel:
     if r.verdict != "error":
         rows.add_row("Revision", escape(r.sha or r.revision or "(local)"))
         rows.add_row("Class", escape(r.classification.label))
+        if r.openness is not None:
+            o = r.openness
+            line = f"MOF class {o.mof_class}" + (f" (if the card's claims hold: {o.mof_class_if_claims_hold})"
+                                                 if o.mof_class_if_claims_hold != o.mof_class else "")
+            line += f"; OSI OSAID {o.osaid.get('overall', 'unmet')}"
+            if o.next_class:
+                line += "".join(f"\n• for {o.next_class}: {m}" for m in o.missing_for_next[:8])
+            rows.add_row("Openness", escape(line))
         eff = [u for u in r.licenses.effective]
         rows.add_row("Licenses", "\n".join(_lic(u) for u in eff) if eff else "[yellow]none identified[/]")
         decl = {u.id for u in r.licenses.declared}

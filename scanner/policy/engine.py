@@ -190,6 +190,24 @@ def evaluate_datasets(datasets: Iterable[Mapping[str, Any]], policy: Policy) -> 
     return out
 
 
+_MOF_LEVEL = {"none": 0, "III": 1, "II": 2, "I": 3}
+
+
+def openness_findings(openness: Any, policy: Policy) -> list[Finding]:
+    """`openness: {min_mof_class, mode}`: a finding with the mode's effect when the verified MOF class is lower."""
+    rule = (policy.raw or {}).get("openness") or {}
+    want = rule.get("min_mof_class")
+    if not want or openness is None or _MOF_LEVEL[openness.mof_class] >= _MOF_LEVEL[str(want)]:
+        return []
+    return [Finding("openness-below-minimum",
+                    f"MOF class {openness.mof_class} is below the policy's minimum {want}"
+                    + (f" (if the card's claims hold: {openness.mof_class_if_claims_hold})"
+                       if openness.mof_class_if_claims_hold != openness.mof_class else ""),
+                    evidence={"mof_class": openness.mof_class, "min_mof_class": str(want),
+                              "missing_for_next": list(openness.missing_for_next)},
+                    effect="deny" if rule.get("mode") == "deny" else "review")]
+
+
 def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, ...], cls: Classification,
              prior: Iterable[Finding], kb: KnowledgeBase, policy: Policy, now: dt.datetime,
              datasets: Iterable[Mapping[str, Any]] = (), notices: Mapping[str, str] | None = None
