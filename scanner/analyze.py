@@ -28,6 +28,8 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     for issue in ev.issues:
         findings.append(Finding(issue.code if issue.code in RULES else "fetch-error", issue.message,
                                 evidence=dict(issue.evidence), effect="review"))
+    for note in getattr(graph, "notes", ()):      # caps and deadlines reached while walking the lineage
+        findings.append(Finding("budget-exceeded", note, effect="review"))
 
     lineage = derive(ev, graph, kb, card_of=lambda e: _identify_cached(e, kb)[0].data,
                      own_of=lambda e: _identify_cached(e, kb)[1].effective,

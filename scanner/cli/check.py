@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from scanner.cli import error_line
+
 from scanner.formats import FORMATS
 
 from scanner.cli.common import check_format_or_exit, evaluation_time, render, load_kb_or_exit, load_policy_or_exit, make_sources, \
@@ -47,5 +49,5 @@ def check(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
     write_output(text, output)
     for r in report.results:
         if r.verdict == "error":
-            click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
+            click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
     raise click.exceptions.Exit(exit_code(report.results, fail_on))

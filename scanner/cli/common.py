@@ -58,12 +58,17 @@ def evaluation_time(now: str | None) -> dt.datetime:
     value = now or os.environ.get("MODELSCAN_NOW")
     if not value:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    shown = repr(value[:40] + ("..." if len(value) > 40 else ""))
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"--now {value!r}: expected an ISO date or date-time") from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.astimezone(dt.timezone.utc)
+        # Room for the date arithmetic of waivers and approvals on either side.
+        if not dt.datetime(2, 1, 1, tzinfo=dt.timezone.utc) <= parsed <= dt.datetime(9998, 12, 31, tzinfo=dt.timezone.utc):
+            raise OverflowError
+    except (ValueError, OverflowError):
+        raise fail(f"--now {shown}: expected an ISO date or date-time between years 2 and 9998") from None
+    return parsed
 
 
 def make_sources(snapshot: Path | None, offline: bool, timeout: float, deadline: float):
@@ -81,19 +86,26 @@ def make_sources(snapshot: Path | None, offline: bool, timeout: float, deadline:
 
     settings = HubSettings(read_timeout=timeout, deadline=deadline)
     try:
-        return HubSource(settings, offline=True if offline else None), LocalSource()
+        from scanner.fetchplan import card_text_needed
+        return HubSource(settings, offline=True if offline else None, needs_card=card_text_needed), LocalSource()
     except OSError as exc:
         raise fail(f"cannot prepare the metadata cache: {exc}") from None
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """The rendered report, redacted and encodable, to stdout or atomically to `output` (a run that
+    fails before or while writing leaves the previous report as it was)."""
+    from scanner.atomic import write_atomic
+    from scanner.redact import redact
+    from scanner.textsafe import encodable
+
+    text = encodable(redact(text))
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(text.encode("utf-8")) if hasattr(sys.stdout, "buffer") else sys.stdout.write(text)
         sys.stdout.flush()
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomic(output, text.encode("utf-8"))
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
 

@@ -10,7 +10,7 @@ import click
 
 from scanner.formats import FORMATS
 
-from scanner.cli import fail
+from scanner.cli import error_line, fail
 from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, policy_options, \
     render, source_options, write_output
 
@@ -112,5 +112,5 @@ def gate(paths, policy_ref, contexts, snapshot, offline, timeout, deadline, no_l
     write_output(text, output)
     for r in report.results:
         if r.verdict == "error":
-            click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
+            click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
     raise click.exceptions.Exit(exit_code(report.results, fail_on))

@@ -98,11 +98,12 @@ class Gate:
         entry = self.lock.get(item.repo_id) if self.lock is not None else None
         stale = entry is not None and (entry.policy_hash != sc.policy.hash or entry.kb_hash != sc.kb.digest)
         try:
-            ev = sc.fetch(target)
+            deadline = sc.new_deadline()          # one per model: its reads, its lineage, its datasets
+            ev = sc.fetch(target, deadline)
             # An approved commit is re-decided with the base models and datasets it was approved with
             # (a lockfile pins the whole graph); a new commit, or a stale approval, walks them afresh.
             pins = entry.parents if entry is not None and not stale and ev.sha == entry.revision else None
-            graph = sc.lineage_graph(ev, pins)
+            graph = sc.lineage_graph(ev, pins, deadline)
             result = sc.decide(ev, graph, self.policy_for(item))
         except Exception as exc:  # noqa: BLE001 - one model that fails never loses the others' results
             r = error_result(target.raw, failure_reason(exc), getattr(exc, "suggestions", ()), item.repo_id,
