@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -54,12 +55,17 @@ def load_kb_or_exit():
         raise fail(f"cannot load the license knowledge base: {exc}") from None
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$")
+
+
 def evaluation_time(now: str | None) -> dt.datetime:
     value = now or os.environ.get("MODELSCAN_NOW")
     if not value:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     shown = repr(value[:40] + ("..." if len(value) > 40 else ""))
     try:
+        if not _ISO_DATE.match(value.strip()):
+            raise ValueError
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
         parsed = parsed.astimezone(dt.timezone.utc)

@@ -104,7 +104,7 @@ def _fingerprint(r: Result, f: Finding, loc: Mapping[str, Any] | None) -> str:
     # figures such as a user count change with the context without making it another finding
     key = "\0".join([r.repo_id or r.target, f.code, f.license or "", _DIGITS.sub("#", f.message),
                       str((loc or {}).get("file") or ""), str((loc or {}).get("deployment") or "")])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _result(report: Report, r: Result, f: Finding, index: Mapping[str, int]) -> list[dict[str, Any]]:

@@ -35,8 +35,9 @@ def _size(entry: os.DirEntry) -> int | None:
         return None
 
 
-def list_folder(root: Path, cap: int = MAX_LISTED) -> tuple[list[Sibling], str | None]:
+def list_folder(root: Path, cap: int | None = None) -> tuple[list[Sibling], str | None]:
     """(siblings, the reason the listing was cut or None). Hidden folders are skipped."""
+    cap = MAX_LISTED if cap is None else cap
     siblings: list[Sibling] = []
     subdirs: list[Path] = []
     with os.scandir(root) as it:

@@ -202,3 +202,41 @@ def finite(value: Any) -> Any:
             elif isinstance(child, (dict, list)):
                 stack.append(child)
     return value
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str, line: int):
+        super().__init__(f"duplicate key '{key[:80]}' at line {line}")
+        self.key = key
+        self.line = line
+
+
+def load_json_strict(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """JSON a user keeps (a lockfile): DuplicateKey (with the line of the second occurrence) when an
+    object repeats a key; ValueError when it is not JSON or nested deeper than max_depth."""
+    dup: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in items:
+            if k in out and not dup:
+                dup.append(k)
+            out[k] = v
+        return out
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {max_depth} levels") from None
+    if dup:
+        key = json.dumps(dup[0])
+        hits = [m.start() for m in re.finditer(re.escape(key) + r"\s*:", text)]
+        where = hits[1] if len(hits) > 1 else (hits[0] if hits else 0)
+        raise DuplicateKey(dup[0], text.count("\n", 0, where) + 1)
+    _, deep = _prune(value, max_depth)
+    if deep:
+        raise ValueError(f"nested deeper than {max_depth} levels")
+    return value
