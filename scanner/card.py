@@ -53,6 +53,15 @@ def compose_bounded(source: str, max_nodes: int = MAX_NODES) -> yaml.Node | None
     """The node tree of untrusted YAML (one document), after a streaming pass that refuses alias
     expansion bombs, too many nodes and nesting past MAX_DEPTH (no recursion on hostile depth).
     Raises CardError or yaml.YAMLError."""
+    _check_events(source, max_nodes)
+    loader = _Base(source)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _check_events(source: str, max_nodes: int) -> None:
     aliases = nodes = depth = 0
     for event in yaml.parse(source, Loader=_Base):
         if isinstance(event, yaml.AliasEvent):
@@ -70,9 +79,17 @@ def compose_bounded(source: str, max_nodes: int = MAX_NODES) -> yaml.Node | None
                     raise CardError("card-malformed", f"YAML nested deeper than {MAX_DEPTH} levels; refused")
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
+
+
+def compose_all_bounded(source: str, max_nodes: int = MAX_NODES) -> list[yaml.Node]:
+    """Every document's node tree, with the budgets of compose_bounded over the whole stream."""
+    _check_events(source, max_nodes)
     loader = _Base(source)
     try:
-        return loader.get_single_node()
+        out = []
+        while loader.check_node():
+            out.append(loader.get_node())
+        return out
     finally:
         loader.dispose()
 

@@ -18,7 +18,7 @@ from hubserver import FakeHub  # noqa: E402
 
 from scanner.evidence import thaw  # noqa: E402
 from scanner.gate.discover import DiscoveryError, discover, hub_model_id  # noqa: E402
-from scanner.gate.manifest import ManifestError  # noqa: E402
+from scanner.gate.discover.manifest import ManifestError  # noqa: E402
 from scanner.gate.runner import plan, progress_wanted  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)

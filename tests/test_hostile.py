@@ -433,7 +433,8 @@ def _terminal(report, color=True) -> str:
 
 def test_escape_sequences_never_reach_the_terminal(env, hub, capsys):
     from scanner import kb as kbmod
-    from scanner.cli.common import make_sources
+    from scanner.sources.hub import HubSettings, HubSource
+    from scanner.sources.local import LocalSource
     from scanner.policy.model import load_policy
     from scanner.scan import Scanner
     import datetime as dt
@@ -445,7 +446,7 @@ def test_escape_sequences_never_reach_the_terminal(env, hub, capsys):
     (env / "model").mkdir()
     (env / "model" / "README.md").write_text('---\nlicense: "\\e[1A\\e[2Kmit"\nlicense_name: "\\x9b2J"\n---\n')
     (env / "model" / f"LICENSE\x1b[2J\x1b[H{ESC}").write_text("Proprietary terms\n")
-    source, local = make_sources(None, False, 1.0, DEADLINE)
+    source, local = HubSource(HubSettings(deadline=DEADLINE, read_timeout=1.0)), LocalSource()
     scanner = Scanner(source, kbmod.load(), load_policy("default"), dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc),
                       local=local)
     report = scanner.scan(["org/esc", "./model"])
@@ -640,3 +641,34 @@ def test_hostile_values_in_a_snapshot_are_findings(env, capsys, where):
     rc, out, err, wall = check(capsys, "microsoft/phi-4", "--snapshot", str(snap))
     r = result_of(out)
     assert r["verdict"] == "review" and "field-malformed" in codes(r)
+
+
+# ============================================================================ the gate over a hostile tree
+def test_the_gate_decides_every_model_it_can_find_in_a_hostile_tree(env, hub, capsys):
+    for name in ("good", "also-good", "compose-a", "compose-b"):
+        hub.add_repo(f"org/{name}", {"cardData": {"license": "apache-2.0"}})
+    deploy = env / "deploy"
+    deploy.mkdir()
+    (deploy / "serve.sh").write_text("vllm serve org/good\n")
+    (deploy / "app.py").write_text('from transformers import AutoModel\nAutoModel.from_pretrained("org/also-good")\n')
+    os.mkfifo(deploy / "start.sh")                                          # a FIFO
+    os.symlink("/dev/zero", deploy / "run.sh")                              # a link to a device
+    with open(deploy / "huge.sh", "wb") as fh:                              # a 2 GB sparse file
+        fh.truncate(2 * 1024 ** 3)
+    (deploy / "deep.yaml").write_text("a: " + "[" * 50_000 + "]" * 50_000 + "\n")      # nested YAML
+    (deploy / "long.py").write_text("x = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n"
+                                    "y = " + "1+" * 100_000 + "1\n")                 # long Python expressions
+    (deploy / "compose.yaml").write_text("services:\n  api:\n    command: vllm serve org/compose-a\n"
+                                         "    command: vllm serve org/compose-b\n")  # a gated key set twice
+    rc, out, err, wall = cli(capsys, "gate", "deploy", "-f", "json", "--deadline", str(DEADLINE), "-j", "2")
+    results = json.loads(out)["results"]
+    decided = {r["repo_id"]: r["verdict"] for r in results if r["repo_id"]}
+    assert decided == {"org/good": "allow", "org/also-good": "allow", "org/compose-a": "allow",
+                       "org/compose-b": "allow"}, decided
+    problems = {r["target"]: r for r in results if not r["repo_id"]}
+    assert {"deploy/start.sh", "deploy/run.sh", "deploy/huge.sh", "deploy/deep.yaml",
+            "deploy/compose.yaml"} <= set(problems), set(problems)
+    assert all(r["verdict"] == "review" for r in problems.values())
+    assert rc == 1                        # review: unread files keep the gate from passing
+    assert wall < 30
+    one_line(err)

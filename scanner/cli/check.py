@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from scanner.cli import error_line
-
-from scanner.formats import FORMATS
-
-from scanner.cli.common import check_format_or_exit, evaluation_time, render, load_kb_or_exit, load_policy_or_exit, make_sources, \
-    parse_targets_or_exit, policy_options, source_options, write_output
+from scanner.cli.common import check_format_or_exit, evaluation_time, load_kb_or_exit, load_policy_or_exit, \
+    make_sources, parse_targets_or_exit, render, write_output
+from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
+    verdict_options
 
 
 @click.command()
 @click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @policy_options
 @source_options
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE instead of standard output.")
-@click.option("--fail-on", type=click.Choice(["deny", "review"]), default="review", show_default=True,
-              help="Lowest verdict that fails (exit 1).")
-@click.option("--now", default=None, metavar="ISO-DATE",
-              help="Evaluate as of this time (waiver expiry); default now (or $MODELSCAN_NOW).")
-def check(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, no_lineage, fmt, output, fail_on,
-          now) -> None:
+@format_options
+@verdict_options()
+@pass_options(ScanOptions)
+def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
     """Scan TARGETs (org/name[@revision] Hub ids, or local model folders) and decide each one.
 
     \b
@@ -38,16 +31,16 @@ def check(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
     """
     from scanner.scan import Scanner, exit_code
 
-    check_format_or_exit(fmt)
+    check_format_or_exit(opts.fmt)
     parsed = parse_targets_or_exit(targets)
-    policy = load_policy_or_exit(policy_ref, contexts)
+    policy = load_policy_or_exit(opts)
     kb = load_kb_or_exit()
-    source, local = make_sources(snapshot, offline, timeout, deadline)
-    scanner = Scanner(source, kb, policy, evaluation_time(now), local=local, follow_parents=not no_lineage)
+    source, local = make_sources(opts)
+    scanner = Scanner(source, kb, policy, evaluation_time(opts.now), local=local, follow_parents=not opts.no_lineage)
     report = scanner.scan(parsed)
-    text = render(report, fmt, color=output is None and sys.stdout.isatty())
-    write_output(text, output)
+    text = render(report, opts.fmt, color=opts.output is None and sys.stdout.isatty())
+    write_output(text, opts.output)
     for r in report.results:
         if r.verdict == "error":
             click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
-    raise click.exceptions.Exit(exit_code(report.results, fail_on))
+    raise click.exceptions.Exit(exit_code(report.results, opts.fail_on))

@@ -7,41 +7,19 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable
-
-import click
+from typing import Any
 
 from scanner.cli import fail
+from scanner.cli.options import ScanOptions, policy_options, source_options  # noqa: F401 - shared decorators
 
 
-def policy_options(f: Callable) -> Callable:
-    f = click.option("--context", "contexts", multiple=True, metavar="KEY=VALUE",
-                     help="Override a policy context value, e.g. domicile=EU or monthly_active_users=800000000 "
-                          "(lists comma-separated). Repeatable.")(f)
-    f = click.option("--policy", "-p", "policy_ref", default=None, metavar="FILE|NAME",
-                     help="Policy file, or a shipped policy name (default, permissive-only, eu-commercial, research). "
-                          "Default: 'default'.")(f)
-    return f
-
-
-def source_options(f: Callable) -> Callable:
-    f = click.option("--snapshot", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Scan from a recorded snapshot directory (no network).")(f)
-    f = click.option("--offline", is_flag=True, help="No network: use the metadata cache only (like HF_HUB_OFFLINE=1).")(f)
-    f = click.option("--timeout", type=click.FloatRange(0.5, 600), default=15.0, show_default=True,
-                     help="Read timeout per Hub request, seconds.")(f)
-    f = click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
-                     help="Time budget per repository read (the target, each base model, each dataset), seconds.")(f)
-    f = click.option("--no-lineage", is_flag=True, help="Do not fetch base models.")(f)
-    return f
-
-
-def load_policy_or_exit(policy_ref: str | None, contexts: tuple[str, ...]):
+def load_policy_or_exit(opts: ScanOptions):
+    """The policy named by --policy, with the --context overrides; exits 2 when invalid."""
     from scanner.policy.model import PolicyError, load_policy, parse_context_overrides
 
     try:
-        policy = load_policy(policy_ref)
-        return policy.with_context(parse_context_overrides(list(contexts)))
+        policy = load_policy(opts.policy_ref)
+        return policy.with_context(parse_context_overrides(list(opts.contexts)))
     except PolicyError as exc:
         raise fail(str(exc)) from None
 
@@ -77,23 +55,23 @@ def evaluation_time(now: str | None) -> dt.datetime:
     return parsed
 
 
-def make_sources(snapshot: Path | None, offline: bool, timeout: float, deadline: float):
+def make_sources(opts: ScanOptions):
     """(hub-id source, local source) for the scan."""
     from scanner.sources.local import LocalSource
     from scanner.targets import TargetError
 
-    if snapshot is not None:
+    if opts.snapshot is not None:
         from scanner.sources.snapshot import SnapshotSource
         try:
-            return SnapshotSource(snapshot), LocalSource()
+            return SnapshotSource(opts.snapshot), LocalSource()
         except TargetError as exc:
             raise fail(str(exc)) from None
     from scanner.sources.hub import HubSettings, HubSource
 
-    settings = HubSettings(read_timeout=timeout, deadline=deadline)
+    settings = HubSettings(read_timeout=opts.timeout, deadline=opts.deadline)
     try:
         from scanner.fetchplan import card_text_needed
-        return HubSource(settings, offline=True if offline else None, needs_card=card_text_needed), LocalSource()
+        return HubSource(settings, offline=True if opts.offline else None, needs_card=card_text_needed), LocalSource()
     except OSError as exc:
         raise fail(f"cannot prepare the metadata cache: {exc}") from None
 

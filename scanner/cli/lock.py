@@ -9,12 +9,13 @@ import click
 
 from scanner.cli import error_line, fail
 from scanner.cli.gate import gate_options, prepare, run_items
+from scanner.cli.options import GateOptions, pass_options
 
 
 @click.command()
 @gate_options
-def lock(paths, policy_ref, contexts, snapshot, offline, timeout, deadline, no_lineage, fail_on, now, jobs,
-         lock_file: Path) -> None:
+@pass_options(GateOptions)
+def lock(paths: tuple[Path, ...], opts: GateOptions) -> None:
     """Decide the Hub models that PATHs deploy and write their approvals to the lockfile.
 
     Each entry pins the commit, the licenses (with versions), the hashes of the license files
@@ -32,13 +33,14 @@ def lock(paths, policy_ref, contexts, snapshot, offline, timeout, deadline, no_l
     from scanner.gate.runner import Gate, merge_approvals
     from scanner.scan import exit_code
 
+    lock_file = opts.lock_file
     old = None
     if lock_file.exists():
         try:
             old = load_lock(lock_file)
         except LockError as exc:
             raise fail(f"{exc} (remove it to start a new one)") from None
-    items, scanner = prepare(paths, policy_ref, contexts, snapshot, offline, timeout, deadline, no_lineage, jobs, now)
+    items, scanner = prepare(paths, opts)
     g = Gate(scanner, None, locked=False)      # a re-lock walks base models afresh
     decisions = run_items(g, items, "Locking")
     entries = merge_approvals(decisions, old)
@@ -56,4 +58,4 @@ def lock(paths, policy_ref, contexts, snapshot, offline, timeout, deadline, no_l
             click.echo(f"{d.result.verdict:6}  {d.result.repo_id}@{(d.result.sha or '')[:12]}")
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "no models found"
     click.echo(f"{lock_file}: {len(entries)} model(s) locked ({summary})")
-    raise click.exceptions.Exit(exit_code([d.result for d in decisions], fail_on))
+    raise click.exceptions.Exit(exit_code([d.result for d in decisions], opts.fail_on))

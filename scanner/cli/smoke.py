@@ -22,8 +22,9 @@ import click
 
 from scanner.cli import fail
 from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_exit, make_sources, \
-    parse_targets_or_exit, policy_options, render, source_options, write_output
-from scanner.formats import FORMATS
+    parse_targets_or_exit, render, write_output
+from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
+    verdict_options
 from scanner.smoke import INSTALL_HINT
 from scanner.sources.interface import Source
 
@@ -97,15 +98,11 @@ def _lock_targets(lock) -> list[str]:
 @click.option("--max-new-tokens", type=click.IntRange(0, 4096), default=16, show_default=True,
               help="Tokens to generate greedily (generative models).")
 @click.option("--prompt", default=None, help="Prompt for the forward pass and the generation.")
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE instead of standard output.")
-@click.option("--fail-on", type=click.Choice(["deny", "review"]), default="review", show_default=True,
-              help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).")
-@click.option("--now", default=None, metavar="ISO-DATE",
-              help="Evaluate as of this time (waiver expiry); default now (or $MODELSCAN_NOW).")
-def smoke(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, no_lineage, lock_path, device, dtype,
-          max_new_tokens, prompt, fmt, output, fail_on, now) -> None:
+@format_options
+@verdict_options(fail_on_help="Lowest verdict that refuses a model (review refuses unless --fail-on deny).")
+@pass_options(ScanOptions)
+def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: str, max_new_tokens: int,
+          prompt: str | None, opts: ScanOptions) -> None:
     """Scan TARGETs (org/name[@revision] Hub ids, or local model folders), and load and run each one
     the policy (and --lock) allows, on a GPU when there is one.
 
@@ -127,11 +124,11 @@ def smoke(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
         if not targets:
             raise fail(f"--lock {lock_path}: approves no models")
     parsed = parse_targets_or_exit(targets)
-    policy = load_policy_or_exit(policy_ref, contexts)
+    policy = load_policy_or_exit(opts)
     kb = load_kb_or_exit()
-    hub, local = make_sources(snapshot, offline, timeout, deadline)
+    hub, local = make_sources(opts)
     hub_rec, local_rec = _Recorder(hub), _Recorder(local)
-    scanner = Scanner(hub_rec, kb, policy, evaluation_time(now), local=local_rec, follow_parents=not no_lineage)
+    scanner = Scanner(hub_rec, kb, policy, evaluation_time(opts.now), local=local_rec, follow_parents=not opts.no_lineage)
     options = dict(device=device, dtype=dtype, max_new_tokens=max_new_tokens,
                    prompt=prompt or runtime.DEFAULT_PROMPT)
 
@@ -141,18 +138,19 @@ def smoke(targets, policy_ref, contexts, snapshot, offline, timeout, deadline, n
         local_rec.seen.clear()
         r = scanner.scan_one(t)
         seen = (local_rec if t.kind == "local" else hub_rec).seen
-        outcome = smoke_one(r, seen[0] if seen else None, t, policy, lock, str(lock_path or ""), fail_on,
-                            offline, options)
+        outcome = smoke_one(r, seen[0] if seen else None, t, policy, lock, str(lock_path or ""), opts.fail_on,
+                            opts.offline, options)
         code = max(code, EXIT[outcome["status"]])
         results.append(dataclasses.replace(r, smoke=outcome))
         _say(r, outcome)
         _release()
     report = scanner.report(results)
-    text = render(report, fmt, color=output is None and sys.stdout.isatty())
-    if fmt == "table":
+    color = opts.output is None and sys.stdout.isatty()
+    text = render(report, opts.fmt, color=color)
+    if opts.fmt == "table":
         from scanner.smoke.render import render_table
-        text += render_table(report, color=output is None and sys.stdout.isatty())
-    write_output(text, output)
+        text += render_table(report, color=color)
+    write_output(text, opts.output)
     raise click.exceptions.Exit(code)
 
 

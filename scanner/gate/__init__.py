@@ -5,6 +5,6 @@
           ──► Scanner (bounded worker pool, every repo fetched once per run)
           ──► lock checks (revision moved, license drift, stale approvals) ──► Report
 
-`discover` and `manifest` read files only; `lock` reads and writes modelscan.lock; `runner`
+`discover` (with the manifest) reads files only; `lock` reads and writes modelscan.lock; `runner`
 ties them to the Scanner. None of them talks to the Hub directly.
 """

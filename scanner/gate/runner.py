@@ -228,3 +228,14 @@ def progress(total: int, what: str = "Scanning") -> Iterator[Callable[[Any], Non
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(what, total=total)
         yield lambda _=None: bar.advance(task)
+
+
+def problem_result(problem: Any) -> Result:
+    """A deployment file that could not be read or parsed in full, as a review-level result at
+    that file (it may name a model the gate did not see); the rest of the tree is decided."""
+    where = {"file": problem.file, "line": problem.line, "kind": problem.kind or "file"}
+    message = f"{problem.file}: {problem}"
+    return Result(target=problem.file, repo_id=None, revision=None, sha=None, source="none", verdict="review",
+                  reasons=(message,), findings=(Finding("file-unreadable", message, evidence=dict(where),
+                                                        effect="review"),),
+                  locations=(where,))

@@ -15,16 +15,29 @@ file, the line and the key, like the policy loader's.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from scanner.yamldoc import parse_document, yaml_line
 from scanner.evidence import freeze
-from scanner.gate.discover import DiscoveryError, Reference
+from scanner.gate.discover.reference import DiscoveryError, Reference
 from scanner.kb import load_schema
 from scanner.schemas import jsonschema
 from scanner.targets import TargetError, validate_repo_id, validate_revision
+
+
+MANIFEST_NAMES = ("modelscan.yaml", "modelscan.yml", ".modelscan.yaml", ".modelscan.yml")
+
+
+def matches(name: str) -> bool:
+    return name in MANIFEST_NAMES
+
+
+def references(text: str, file: str, base: Path) -> list[Reference]:
+    """The discovery kind's parser: a manifest file names its models whatever folder it is in."""
+    return manifest_references(text, file)
 
 
 class ManifestError(DiscoveryError):
