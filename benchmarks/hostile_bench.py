@@ -131,7 +131,8 @@ def run_cli(ctx: Ctx, argv: list[str], limit: float) -> Run:
     files = {}
     for p in ctx.dir.rglob("*"):
         try:
-            if p.is_file() and not p.is_symlink() and p.stat().st_size < 5_000_000 and p.name not in (".stdout", ".stderr"):
+            if (p.is_file() and not p.is_symlink() and p.stat().st_size < 5_000_000
+                    and p.name not in (".stdout", ".stderr")):
                 files[str(p.relative_to(ctx.dir))] = p.read_bytes()
         except OSError:
             pass
@@ -214,7 +215,6 @@ def outside_written(ctx: Ctx, r: Run) -> str | None:
 
 
 def no_escape_home(ctx: Ctx, r: Run) -> str | None:
-    home = ctx.dir / "hf"
     for p in ctx.dir.parent.rglob("*"):
         if p.name == "escaped-cache":
             return "inject"
@@ -252,7 +252,7 @@ def cases() -> list[Case]:
     @add("unbounded-reads", "endless-license-get")
     def _(ctx):
         rid = ctx.repo("endlesslic", APACHE, {"LICENSE": "x"})
-        ctx.hub.fail(rf"/resolve/[0-9a-f]+/LICENSE$", "endless", times=-1, prefix=b"")
+        ctx.hub.fail(r"/resolve/[0-9a-f]+/LICENSE$", "endless", times=-1, prefix=b"")
         return check_args(rid)
 
     @add("unbounded-reads", "devzero-run-sh", hidden=False)
@@ -302,7 +302,8 @@ def cases() -> list[Case]:
     # ---- fan-out
     @add("fan-out", "1000-missing-base-models")
     def _(ctx):
-        rid = ctx.repo("many", {"license": "apache-2.0", "base_model": [f"{ctx.prefix}/missing-{i}" for i in range(1000)]})
+        rid = ctx.repo("many", {"license": "apache-2.0",
+                                "base_model": [f"{ctx.prefix}/missing-{i}" for i in range(1000)]})
         return check_args(rid)
 
     @add("fan-out", "stalling-parent-chain")

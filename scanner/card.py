@@ -86,9 +86,11 @@ def compose_all_bounded(source: str, max_nodes: int = MAX_NODES) -> list[yaml.No
     _check_events(source, max_nodes)
     loader = _Base(source)
     try:
-        out = []
+        out: list[yaml.Node] = []
         while loader.check_node():
-            out.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:
+                out.append(node)
         return out
     finally:
         loader.dispose()

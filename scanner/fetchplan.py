@@ -14,7 +14,8 @@ def card_text_needed(info: Mapping[str, Any], card: Mapping[str, Any]) -> bool:
 
     if parents_of(card, info.get("tags") or ()):
         return False
-    config = info.get("config") if isinstance(info.get("config"), dict) else {}
+    config = info.get("config")
+    config = config if isinstance(config, dict) else {}
     family_licenses = family_licenses_for(str(config.get("model_type") or "").lower())
     if not family_licenses:
         return False

@@ -21,7 +21,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
-from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 from scanner import TOOL_NAME, __version__
 from scanner.analyze import _identify_cached, analyze, error_result
@@ -57,10 +57,11 @@ class FetchMemo:
         """The fetch runs under its first asker's deadline; a later asker waits for it no longer
         than its own `deadline` allows (then TargetError)."""
         with self._lock:
-            fut = self._futures.get(key)
-            owner = fut is None
+            found = self._futures.get(key)
+            owner = found is None
+            fut: Future = Future() if found is None else found
             if owner:
-                fut = self._futures[key] = Future()
+                self._futures[key] = fut
         if owner:
             try:
                 fut.set_result(fetch())
@@ -211,7 +212,7 @@ class Graph(dict):
     """repo id (datasets "dataset:<id>") -> Evidence or the reason it could not be read, plus the
     budgets that were reached while walking (`notes`: one line each, each a finding)."""
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.notes: list[str] = []
 

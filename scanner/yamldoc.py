@@ -55,7 +55,7 @@ def parse_document(text: str, where: str, error: Callable[[str], Exception], wha
     if dups:
         key, line_no = dups[0]
         raise error(f"{where}:{line_no}: duplicate key '{key[:80]}' (each key may appear once in a mapping)")
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or node is None:
         raise error(f"{where}: {what}")
     return _dates_as_text(data), node
 

@@ -500,7 +500,8 @@ def test_malformed_policies_have_a_named_one_line_error(env, capsys, text, expec
 @pytest.mark.parametrize("text", ["[]", "{", '{"format": "modelscan-lock", "version": 1, "models": 5}',
                                   '{"format": "modelscan-lock", "version": 1, "models": {"a/b": 5}}',
                                   '{"format": "modelscan-lock", "version": 1, "models": {"a/b": {"requested": {}}}}',
-                                  '{"format": "modelscan-lock", "version": 1, "models": ' + "[" * 5000 + "]" * 5000 + "}",
+                                  '{"format": "modelscan-lock", "version": 1, "models": '
+                                  + "[" * 5000 + "]" * 5000 + "}",
                                   '{"format": "modelscan-lock", "version": NaN}', "\xff\xfe"])
 def test_malformed_lockfiles_have_a_named_one_line_error(env, capsys, text):
     (env / "deploy").mkdir()
@@ -672,3 +673,185 @@ def test_the_gate_decides_every_model_it_can_find_in_a_hostile_tree(env, hub, ca
     assert rc == 1                        # review: unread files keep the gate from passing
     assert wall < 30
     one_line(err)
+
+
+# ============================================================================ each class on more inputs
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HOSTILE_CHARS = st.sampled_from(list("\x1b\x07\x9b\u202e\u2066\u200f\r\n\t@|<>[]`*_#&\\:/.w") +
+                                ["\ud800", "\udfff", "https://", "www.", "@org/team", "[/]", "[bold]", "\x00"])
+STRANGER_TEXT = st.lists(st.one_of(HOSTILE_CHARS, st.text(max_size=5)), max_size=30).map("".join)
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                      STRANGER_TEXT)
+JSON_ANY = st.recursive(JSON_LEAF, lambda c: st.one_of(st.lists(c, max_size=4),
+                                                       st.dictionaries(STRANGER_TEXT, c, max_size=4)), max_leaves=25)
+
+
+@PROPS
+@given(STRANGER_TEXT)
+def test_markdown_escaping_holds_for_any_text(text):
+    from scanner.textsafe import markdown_inline
+
+    out = markdown_inline(text)
+    assert "\n" not in out and not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
+    assert not re.search(r"@[A-Za-z0-9]", out)                 # no mention
+    assert "://" not in out and not re.search(r"(?i)\bwww\.", out)
+    assert not re.search(r"(?<!\\)[|<>\[\]`]", out)            # no table cell, HTML, link or code
+
+
+@PROPS
+@given(STRANGER_TEXT)
+def test_terminal_text_renders_as_itself_without_controls(text):
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from scanner.textsafe import plain, terminal
+
+    shown = Text.from_markup(terminal(text)).plain          # never a markup error, never live markup
+    assert shown == plain(text)
+    buf = io.StringIO()
+    Console(file=buf, force_terminal=True, width=80).print(terminal(text))
+    assert not re.search(r"\x1b(?!\[[0-9;]*m)", buf.getvalue())
+
+
+@PROPS
+@given(STRANGER_TEXT, STRANGER_TEXT)
+def test_junit_and_sarif_stay_valid_for_any_text(name, message):
+    import xml.etree.ElementTree as ET
+
+    from scanner import formats
+    from scanner.findings import Finding
+    from scanner.result import PolicyRef, Report, Result
+
+    r = Result(target=name or "x", repo_id=None, revision=None, sha=None, source="none", verdict="review",
+               reasons=(message,), findings=(Finding("file-unreadable", message, evidence={"file": name}),),
+               locations=({"file": name, "line": 1},))
+    report = Report(schema_version="1.0.0", tool={"name": "modelscan", "version": "0"},
+                    knowledge_base={"hash": "sha256:0", "records": 0}, policy=PolicyRef(None, name, "sha256:0"),
+                    evaluated_at="2026-11-30T00:00:00Z", context={}, results=(r,))
+    ET.fromstring(formats.get("junit").render(report).encode("utf-8"))
+    from scanner.textsafe import encodable
+    json.loads(encodable(formats.get("sarif").render(report)))
+
+
+@PROPS
+@given(JSON_ANY)
+def test_hub_info_of_any_shape_is_fields_or_problems(value):
+    from scanner.sources.shapes import hub_info, is_sha
+    from scanner.sources.snapshot import evidence_from_info
+
+    info, problems = hub_info(value, "org/x")
+    assert isinstance(info["id"], str) and all(isinstance(p, str) for p in problems)
+    assert "sha" not in info or is_sha(info["sha"])
+    for s in info.get("siblings", ()):
+        assert isinstance(s["rfilename"], str) and (s.get("size") is None or isinstance(s["size"], int))
+    evidence_from_info("org/x", "hub", "model", None, info, (), None, {}, {})
+
+
+@PROPS
+@given(JSON_ANY, st.integers(min_value=1, max_value=200))
+def test_json_from_outside_is_bounded_and_finite(value, depth):
+    from scanner.sources.shapes import load_json
+
+    text = "[" * depth + json.dumps(value, allow_nan=True) + "]" * depth
+    parsed, problems = load_json(text, "x", max_depth=64)
+    json.dumps(parsed, allow_nan=False)                       # no NaN or infinity left
+    if depth > 64:
+        assert problems
+
+
+@PROPS
+@given(st.lists(st.one_of(st.just("license: mit"), st.just("license: cc-by-nc-4.0"), st.just("a: &x [1, *x]"),
+                          st.just("base_model: org/x"), st.just("- item"), st.just("k: " + "[" * 70 + "]" * 70),
+                          st.just("datasets: [a/b]"), STRANGER_TEXT.map(lambda t: "x: " + json.dumps(t))),
+                max_size=8))
+def test_card_front_matter_never_raises(lines):
+    from scanner.card import parse_card
+
+    text = "---\n" + "\n".join(lines) + "\n---\n# card\n"
+    card = parse_card(text)
+    keys = [line.split(":")[0] for line in lines if ":" in line and not line.startswith("-")]
+    if card.data is not None and len(keys) != len(set(keys)) and all(not line.startswith("-") for line in lines):
+        assert any(p.code == "card-duplicate-key" for p in card.problems)
+
+
+@PROPS
+@given(JSON_ANY)
+def test_base_model_and_dataset_values_of_any_shape(value):
+    from scanner.lineage import dataset_ids, parents_of
+
+    for card in ({"base_model": value}, {"datasets": value}, {"base_model_relation": value, "base_model": "a/b"}):
+        parents_of(card, ())
+        dataset_ids(card, ())
+
+
+@PROPS
+@given(STRANGER_TEXT | st.text(alphabet="0123456789-:TZ+ .", max_size=40))
+def test_any_now_value_is_a_time_or_a_named_error(value):
+    import click
+
+    from scanner.cli.common import evaluation_time
+
+    try:
+        when = evaluation_time(value)
+    except click.exceptions.Exit as exc:
+        assert exc.exit_code == 2
+    else:
+        assert when.tzinfo is not None
+
+
+@PROPS
+@given(st.lists(st.one_of(st.just("version: 1"), st.just("name: x"), st.just("extends: default"),
+                          st.just("licenses: 5"), st.just("context: [1]"), st.just("waivers: [{model: 5}]"),
+                          st.just("licenses: {allow: [5, {a: b}]}"), st.just("- 1"),
+                          STRANGER_TEXT.map(lambda t: "description: " + json.dumps(t))), max_size=6))
+def test_any_policy_text_loads_or_is_a_policy_error(tmp_path_factory, lines):
+    from scanner.policy.model import PolicyError, load_policy
+
+    path = tmp_path_factory.mktemp("p") / "p.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    try:
+        load_policy(str(path))
+    except PolicyError as exc:
+        assert str(exc).strip() and "\n" not in str(exc).strip()
+
+
+@PROPS
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.~+/=", min_size=8,
+               max_size=40), STRANGER_TEXT)
+def test_any_held_token_is_redacted_wherever_it_appears(token, text):
+    from scanner import redact as r
+
+    r.register(token)
+    try:
+        assert token not in r.redact(text + token + text)
+        assert token.encode() not in r.redact_bytes((text + token).encode("utf-8", "surrogatepass"))
+    finally:
+        r._registered.discard(token)
+
+
+@PROPS
+@given(st.lists(st.sampled_from(["services:", "  api:", "    command: vllm serve org/a", "    command: vllm serve org/b",
+                                 "    environment: {MODEL_ID: org/c, MODEL_ID: org/d}", "  x: " + "[" * 80 + "]" * 80,
+                                 "apiVersion: v1", "kind: Pod", "a: &a [*a]", "\t- ]"]), max_size=8))
+def test_discovery_parsers_never_raise_but_file_problems(lines):
+    from scanner.gate.discover.containers import yaml_refs
+    from scanner.gate.discover.python import python_refs
+    from scanner.gate.discover.reference import FileProblem, collecting, stop_collecting
+    from scanner.gate.discover.shell import shell_refs
+
+    text = "\n".join(lines)
+    noted: list = []
+    token = collecting(noted)
+    try:
+        for parse in (yaml_refs, python_refs, shell_refs):
+            try:
+                parse(text, "f.yaml", Path("/nonexistent"))
+            except FileProblem:
+                pass
+    finally:
+        stop_collecting(token)

@@ -96,7 +96,7 @@ class HubSource(Source):
                 token = huggingface_hub.get_token()
             except Exception:  # noqa: BLE001 - an unreadable token file: go on anonymously
                 token = None
-        self._token: str | None = token or None
+        self._token: str | None = token if isinstance(token, str) and token else None
         register(self._token)
         # Set when the Hub answers 401 "invalid credentials": the token is then sent no more (public
         # repos and their files are read anonymously) but still redacted from every message.
@@ -289,8 +289,8 @@ class HubSource(Source):
         if self.withhold is None:
             return frozenset()
         out = {f.path for f in files if f.readable and self.withhold(f.path, f.text or "")}
-        card = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
-        prompt = card.get("extra_gated_prompt")
+        card = info.get("cardData")
+        prompt = card.get("extra_gated_prompt") if isinstance(card, dict) else None
         if isinstance(prompt, str) and self.withhold("extra_gated_prompt", prompt):
             out.add("extra_gated_prompt")
         return frozenset(out)

@@ -51,7 +51,8 @@ def list_folder(root: Path, cap: int | None = None) -> tuple[list[Sibling], str 
                 siblings.append(Sibling(entry.name, _size(entry)))
     siblings.sort(key=lambda s: (not is_wanted_file(s.path), s.path))
     if len(siblings) > cap:
-        return siblings, f"the folder has {len(siblings)} files at its top level (cap {cap}); files below it were not listed"
+        return siblings, (f"the folder has {len(siblings)} files at its top level (cap {cap}); files below it "
+                          "were not listed")
     for sub in sorted(subdirs):
         for dirpath, dirnames, filenames in os.walk(sub):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

@@ -166,7 +166,8 @@ class SnapshotStore:
         text = None
         if status == "ok":
             if not isinstance(path, str) or not path or ".." in path.split("/") or path.startswith("/"):
-                return FileEvidence(str(path)[:200], "error", error="recorded file name is not a path in the repository")
+                return FileEvidence(str(path)[:200], "error",
+                                    error="recorded file name is not a path in the repository")
             fe = read_file_evidence(cdir / "files" / path, path, root=cdir)
             if fe.status == "error" and not (cdir / "files" / path).exists():
                 return FileEvidence(path, "error", entry.get("size"), error="recorded file missing")
@@ -242,7 +243,8 @@ def evidence_from_info(target: str, source: str, kind: str, revision: str | None
     raw_siblings = info.get("siblings")
     for s in raw_siblings if isinstance(raw_siblings, list) else ():
         if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
-            lfs = s.get("lfs") if isinstance(s.get("lfs"), dict) else {}
+            lfs = s.get("lfs")
+            lfs = lfs if isinstance(lfs, dict) else {}
             siblings.append(Sibling(s["rfilename"], s.get("size"), s.get("blobId"), lfs.get("sha256")))
     card = info.get("cardData")
     cfg = config if config is not None else (info.get("config") if isinstance(info.get("config"), dict) else None)

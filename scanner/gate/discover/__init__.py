@@ -29,5 +29,6 @@ from scanner.gate.discover.reference import KINDS, DiscoveryError, FileProblem, 
 from scanner.gate.discover.registry import REGISTRY, DiscoveryKind, DiscoveryKinds
 from scanner.gate.discover.walk import discover, display_path, iter_files
 
-__all__ = ["KINDS", "REGISTRY", "DiscoveryError", "FileProblem", "DiscoveryKind", "DiscoveryKinds", "Reference", "discover",
+__all__ = ["KINDS", "REGISTRY", "DiscoveryError", "FileProblem",
+           "DiscoveryKind", "DiscoveryKinds", "Reference", "discover",
            "display_path", "hub_model_id", "iter_files"]
