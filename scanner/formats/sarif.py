@@ -17,6 +17,7 @@ from urllib.parse import quote
 from scanner.findings import RULES, Finding, Rule
 from scanner.formats.interface import Format
 from scanner.result import Report, Result
+from scanner.textsafe import encodable
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -55,7 +56,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
-    return quote(str(path).replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
+    return quote(encodable(str(path)).replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
 
 
 def _physical(file: str, line: Any = None, column: Any = None) -> dict[str, Any]:
