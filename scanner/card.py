@@ -111,15 +111,19 @@ def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
     """(key, 1-based line) of every mapping key set a second time, in document order."""
     out: list[tuple[str, int]] = []
     stack = [node] if node is not None else []
+    seen: set[int] = set()            # an alias may point back at its own anchor: visit each node once
     while stack:
         n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         if isinstance(n, yaml.MappingNode):
-            seen: set[str] = set()
+            keys: set[str] = set()
             for k, v in n.value:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
-                    if k.value in seen:
+                    if k.value in keys:
                         out.append((k.value, k.start_mark.line + 1))
-                    seen.add(k.value)
+                    keys.add(k.value)
                 stack.append(v)
         elif isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
