@@ -56,6 +56,8 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
     for issue in ev.issues:
         findings.append(Finding(issue.code if issue.code in RULES else "fetch-error", issue.message,
                                 evidence=dict(issue.evidence), effect="review"))
+    for note in getattr(graph, "notes", ()):      # caps and deadlines reached while walking the lineage
+        findings.append(Finding("budget-exceeded", note, effect="review"))
 
     lineage = derive(ev, graph, kb, card_of=lambda e: memo(e).card.data,
                      own_of=lambda e: memo(e).licenses.effective,

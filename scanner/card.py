@@ -2,8 +2,9 @@
 
 Card YAML comes from strangers. It is parsed with a safe loader that refuses YAML
 aliases past a small budget (the "billion laughs" expansion), caps the front matter
-size and the size of the resulting data, and reports every problem as a finding
-instead of raising.
+size (the file budget: real cards pass 256 KB with long evaluation blocks), the nesting
+depth and the size of the resulting data, notices keys set twice, and reports every
+problem as a finding instead of raising.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scanner.evidence import MAX_FILE_BYTES
 MAX_FRONT_MATTER = MAX_FILE_BYTES
 MAX_ALIASES = 16
 MAX_NODES = 50_000
+MAX_DEPTH = 64
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(.*?)(?:\r?\n)---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
@@ -35,26 +37,6 @@ class CardError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that counts alias events and nodes while composing."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self._aliases = 0
-        self._nodes = 0
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise CardError("card-yaml-aliases",
-                                f"card YAML uses more than {MAX_ALIASES} aliases (possible expansion bomb); refused")
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise CardError("card-malformed", f"card YAML has more than {MAX_NODES} nodes; refused")
-        return super().compose_node(parent, index)
 
 
 @dataclass(frozen=True)
@@ -72,17 +54,90 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
     return m.group(1), text[m.end():]
 
 
-def load_yaml_bounded(source: str) -> Any:
-    """Parse untrusted YAML: safe types only, alias budget, node budget."""
-    loader: yaml.SafeLoader | yaml.CSafeLoader
-    if "&" in source or "*" in source:
-        loader = _BoundedLoader(source)
-    else:  # no anchors or aliases possible: the fast C loader is safe
-        loader = _Base(source)
+def compose_bounded(source: str, max_nodes: int = MAX_NODES) -> yaml.Node | None:
+    """The node tree of untrusted YAML (one document), after a streaming pass that refuses alias
+    expansion bombs, too many nodes and nesting past MAX_DEPTH (no recursion on hostile depth).
+    Raises CardError or yaml.YAMLError."""
+    _check_events(source, max_nodes)
+    loader = _Base(source)
     try:
-        return loader.get_single_data()
+        return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+def _check_events(source: str, max_nodes: int) -> None:
+    aliases = nodes = depth = 0
+    for event in yaml.parse(source, Loader=_Base):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise CardError("card-yaml-aliases",
+                                f"YAML uses more than {MAX_ALIASES} aliases (possible expansion bomb); refused")
+        elif isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            nodes += 1
+            if nodes > max_nodes:
+                raise CardError("card-malformed", f"YAML has more than {max_nodes} nodes; refused")
+            if not isinstance(event, yaml.ScalarEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise CardError("card-malformed", f"YAML nested deeper than {MAX_DEPTH} levels; refused")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def compose_all_bounded(source: str, max_nodes: int = MAX_NODES) -> list[yaml.Node]:
+    """Every document's node tree, with the budgets of compose_bounded over the whole stream."""
+    _check_events(source, max_nodes)
+    loader = _Base(source)
+    try:
+        out: list[yaml.Node] = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                out.append(node)
+        return out
+    finally:
+        loader.dispose()
+
+
+def construct(node: yaml.Node | None) -> Any:
+    """Python data from a node tree made by compose_bounded (safe types only)."""
+    if node is None:
+        return None
+    loader = _Base("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def duplicate_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
+    """(key, 1-based line) of every mapping key set a second time, in document order."""
+    out: list[tuple[str, int]] = []
+    stack = [node] if node is not None else []
+    seen: set[int] = set()            # an alias may point back at its own anchor: visit each node once
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: set[str] = set()
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in keys:
+                        out.append((k.value, k.start_mark.line + 1))
+                    keys.add(k.value)
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return sorted(out, key=lambda kl: kl[1])
+
+
+def load_yaml_bounded(source: str) -> Any:
+    """Parse untrusted YAML: safe types only, alias budget, node budget, depth budget."""
+    return construct(compose_bounded(source))
 
 
 def parse_card(text: str) -> Card:
@@ -92,9 +147,17 @@ def parse_card(text: str) -> Card:
     if len(raw) > MAX_FRONT_MATTER:
         return Card(None, body, True, (CardError("card-malformed",
                     f"card front matter is {len(raw)} bytes (limit {MAX_FRONT_MATTER}); not parsed"),))
+    problems: tuple[CardError, ...] = ()
     try:
-        data = load_yaml_bounded(raw)
+        node = compose_bounded(raw)
+        dups = duplicate_keys(node)
+        if dups:
+            # Readers disagree on which value counts: a finding, never a silent pick.
+            problems = (CardError("card-duplicate-key", "card YAML sets " + ", ".join(
+                f"'{k[:80]}' again at line {line + 1}" for k, line in dups[:5]) + "; the last value was read"),)
+        data = construct(node)
     except CardError as exc:
+        exc.args = (("card " + str(exc)) if not str(exc).startswith("card") else str(exc),)
         return Card(None, body, True, (exc,))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -104,11 +167,11 @@ def parse_card(text: str) -> Card:
     except (RecursionError, ValueError, TypeError) as exc:
         return Card(None, body, True, (CardError("card-malformed", f"card YAML refused: {type(exc).__name__}"),))
     if data is None:
-        return Card({}, body, True)
+        return Card({}, body, True, problems)
     if not isinstance(data, dict):
         return Card(None, body, True, (CardError("card-malformed",
                     f"card front matter is a {type(data).__name__}, not a mapping"),))
-    return Card({str(k): v for k, v in data.items()}, body, True)
+    return Card({str(k): v for k, v in data.items()}, body, True, problems)
 
 
 def as_list(value: Any) -> list:

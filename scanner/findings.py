@@ -76,6 +76,17 @@ _RULES_AFTER_TERMS = [
     Rule("target-unavailable", "Target could not be read", "high",
          "The target is unknown, unreachable or has no readable evidence; the tool cannot decide (exit 2)."),
     Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the evidence is incomplete."),
+    Rule("budget-exceeded", "Read budget reached", "medium",
+         "A cap or the target's deadline was reached (base models or datasets past the cap, a listing past its "
+         "size, the time budget of the target): what was not read may hold terms that bind. Raise --deadline or "
+         "narrow the scan."),
+    Rule("field-malformed", "Field of the wrong type or shape", "medium",
+         "A field of the Hub's answer, a recorded snapshot or a file had the wrong type or shape (a size that is "
+         "not a number, a sha that is not a commit id, values nested too deep) and was ignored; the evidence is "
+         "incomplete."),
+    Rule("card-duplicate-key", "Model card repeats a key", "medium",
+         "The card's YAML front matter sets the same key twice; readers disagree on which value counts (most keep "
+         "the last). Fix the card so that each key appears once."),
     Rule("revision-moved", "Revision differs from the approved one", "low",
          "The revision the Hub serves now is not the one the lockfile approved; the licenses are compared (drift)."),
     Rule("lineage-parent-unavailable", "Base model unavailable", "medium",

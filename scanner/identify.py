@@ -43,7 +43,9 @@ def read_card(ev: Evidence) -> CardView:
         for problem in card.problems:
             findings.append(Finding(problem.code, str(problem), evidence={"file": CARD_FILE}, effect="review"))
     elif readme is not None:
-        findings.extend(_file_gap(readme, material=ev.card_data is None))
+        # A card read at all was needed (no metadata, no license in it, or prose that may matter);
+        # one that could not be read hides evidence whatever metadata the Hub parsed.
+        findings.extend(_file_gap(readme, material=True))
     elif not any(s.path == CARD_FILE for s in ev.siblings) and ev.card_data is None:
         findings.append(Finding("card-missing", f"{ev.display_name} has no README.md model card", effect="review"))
     data: Mapping[str, Any]

@@ -1,5 +1,6 @@
-"""YAML documents the user writes (policies, deployment manifests): parsed safely, with the
-line of any key, so that every error can name the file, the line and the key."""
+"""YAML documents the user writes (policies, deployment manifests): parsed safely (bounded in
+aliases, nodes and depth), with the line of any key, so that every error can name the file, the
+line and the key. A key set twice in one mapping is an error: readers disagree on which counts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Callable
 
 import yaml
 
-from scanner.card import CardError, load_yaml_bounded
+from scanner.card import CardError, compose_bounded, construct, duplicate_keys
 
 
 def yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
@@ -39,14 +40,21 @@ def parse_document(text: str, where: str, error: Callable[[str], Exception], wha
     """(data, node tree) of a YAML mapping; `error(message)` is raised with a one-line message
     naming `where` (and the line) when the text is not YAML, refused, or not a mapping."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = load_yaml_bounded(text)
+        node = compose_bounded(text)
+        dups = duplicate_keys(node)
+        data = None if dups else construct(node)
     except CardError as exc:
         raise error(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise error(f"{where}{line}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        problem = str(getattr(exc, 'problem', None) or exc).splitlines()[0]
+        raise error(f"{where}{line}: invalid YAML: {problem}") from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise error(f"{where}: YAML refused: {type(exc).__name__}") from None
+    if dups:
+        key, line_no = dups[0]
+        raise error(f"{where}:{line_no}: duplicate key '{key[:80]}' (each key may appear once in a mapping)")
     if not isinstance(data, dict) or node is None:
         raise error(f"{where}: {what}")
     return _dates_as_text(data), node

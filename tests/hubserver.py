@@ -309,9 +309,12 @@ class FakeHub:
         headers=None); ``stall`` (seconds=30, then answers normally unless stopped);
         ``truncate`` (nbytes=None -> half the body; full Content-Length is announced, then the
         connection is closed; only requests that have a body match); ``reset`` (the socket is
-        closed with an RST, no answer).
+        closed with an RST, no answer); ``trickle`` (the normal answer, its body sent ``nbytes=1``
+        at a time every ``pause=2.0`` seconds); ``endless`` (a 200 whose body starts with
+        ``prefix=b'{"id": "'`` and then never ends: ``chunk=65536`` bytes of ``fill=b"a"`` at a
+        time, without a Content-Length, until the client goes away or the hub stops).
         """
-        if kind not in ("status", "stall", "truncate", "reset"):
+        if kind not in ("status", "stall", "truncate", "reset", "trickle", "endless"):
             raise ValueError(f"unknown fault kind {kind!r}")
         if kind == "status" and "code" not in kw:
             raise ValueError("a status fault needs code=")
@@ -368,6 +371,16 @@ class FakeHub:
             fault = self._take_fault(req, raw_path, raw_query, method)
             truncate = None
             if fault is not None:
+                if fault.kind == "endless":
+                    self._send_endless(h, req, fault.kw)
+                    return
+                if fault.kind == "trickle":
+                    try:
+                        status, hdrs, body = self._route(req, raw_path, token, raw_query)
+                    except _HubError as e:
+                        status, hdrs, body = self._error(e)
+                    self._send_trickle(h, req, status, hdrs, body, fault.kw)
+                    return
                 if fault.kind == "reset":
                     self._reset(h)
                     return
@@ -462,6 +475,34 @@ class FakeHub:
                 pass
             return
         h.wfile.write(body)
+
+    def _send_trickle(self, h, req, status, hdrs, body: bytes, kw: dict) -> None:
+        nbytes, pause = max(1, int(kw.get("nbytes", 1))), float(kw.get("pause", 2.0))
+        h.send_response(status)
+        for k, v in hdrs.items():
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        req.status = status
+        h.close_connection = True
+        for i in range(0, len(body), nbytes):
+            h.wfile.write(body[i:i + nbytes])
+            h.wfile.flush()
+            if self._stop.wait(pause):
+                return
+
+    def _send_endless(self, h, req, kw: dict) -> None:
+        prefix = kw.get("prefix", b'{"id": "')
+        chunk = bytes(kw.get("fill", b"a")) * max(1, int(kw.get("chunk", 65536)) // max(1, len(kw.get("fill", b"a"))))
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        req.status = 200
+        h.close_connection = True
+        h.wfile.write(prefix)
+        while not self._stop.is_set():
+            h.wfile.write(chunk)   # BrokenPipe / reset when the client stops reading: handled by _handle
 
     @staticmethod
     def _error(e: _HubError) -> tuple[int, dict, bytes]:

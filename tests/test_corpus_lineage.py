@@ -47,6 +47,7 @@ def corpus_scan(tmp_path_factory):
     from scanner import kb as kbmod
     from scanner.policy.model import load_policy
     from scanner.scan import Scanner
+    from scanner.fetchplan import card_text_needed
     from scanner.sources.hub import HubSettings, HubSource
 
     kb = kbmod.load()
@@ -69,7 +70,8 @@ def corpus_scan(tmp_path_factory):
                     hub.add_repo(base.split()[0], _parent_spec(base, lic, kb))
                     served.add(base.split()[0])
         source = HubSource(HubSettings(read_timeout=5, deadline=30, attempts=2, backoff=0.05),
-                           cache_dir=tmp_path_factory.mktemp("cache"), token=False, endpoint=hub.url)
+                           cache_dir=tmp_path_factory.mktemp("cache"), token=False, endpoint=hub.url,
+                           needs_card=card_text_needed)
         scanner = Scanner(source, kb, load_policy("default"), dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc))
         results = {repo: scanner.scan_one(repo) for repo in expected}
     return expected, results, kb

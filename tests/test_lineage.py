@@ -14,6 +14,7 @@ from scanner import kb as kbmod
 from scanner.lineage import parents_of
 from scanner.policy.model import load_policy, parse_context_overrides
 from scanner.scan import Scanner
+from scanner.fetchplan import card_text_needed  # noqa: E402
 from scanner.sources.hub import HubSettings, HubSource
 from scanner.sources.local import LocalSource
 
@@ -47,7 +48,7 @@ def hub():
 
 def scanner_for(hub, tmp_path, policy="default", contexts=(), **kw) -> Scanner:
     source = HubSource(HubSettings(read_timeout=5, deadline=20, attempts=2, backoff=0.05), cache_dir=tmp_path / "c",
-                       token=False, endpoint=hub.url)
+                       token=False, endpoint=hub.url, needs_card=card_text_needed)
     pol = load_policy(policy).with_context(parse_context_overrides(list(contexts)))
     return Scanner(source, kbmod.load(), pol, WHEN, local=LocalSource(), **kw)
 

@@ -80,9 +80,19 @@ def cli() -> None:
     """
 
 
+def error_line(message: str) -> str:
+    """`modelscan: error: <message>` as one safe line: the first line only, no control or bidi
+    characters, no credential (scanner.textsafe, scanner.redact)."""
+    from scanner.redact import redact
+    from scanner.textsafe import plain
+
+    first = message.strip().splitlines()[0] if message and message.strip() else "failed"
+    return f"modelscan: error: {plain(redact(first))[:1000]}"
+
+
 def fail(message: str) -> "click.exceptions.Exit":
     """Print a one-line error and exit 2."""
-    click.echo(f"modelscan: error: {message.splitlines()[0] if message else 'failed'}", err=True)
+    click.echo(error_line(message), err=True)
     return click.exceptions.Exit(2)
 
 
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         msg = exc.format_message().replace("\n", " ")
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        click.echo(f"modelscan: error: {msg}{hint}", err=True)
+        click.echo(error_line(f"{msg}{hint}"), err=True)
         rc = 2
     except KeyboardInterrupt:
         click.echo("modelscan: interrupted", err=True)
@@ -114,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("MODELSCAN_DEBUG"):
             raise
         first = (str(exc).splitlines() or [""])[0][:300]
-        click.echo(f"modelscan: error: internal error: {type(exc).__name__}: {first} "
-                   "(set MODELSCAN_DEBUG=1 for a traceback)", err=True)
+        click.echo(error_line(f"internal error: {type(exc).__name__}: {first} "
+                              "(set MODELSCAN_DEBUG=1 for a traceback)"), err=True)
         rc = 2
     sys.exit(rc if isinstance(rc, int) else 0)

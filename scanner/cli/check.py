@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scanner.cli import error_line
 from scanner.cli.common import configure_or_exit, evaluation_time, finish_report, load_kb_or_exit, make_sources, \
     parse_targets_or_exit
 from scanner.cli.options import ScanOptions, pass_options, policy_options, report_options, source_options, \
@@ -44,7 +45,7 @@ def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
     write_reports(report, specs)
     for r in report.results:
         if r.verdict == "error":
-            click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
+            click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
     raise click.exceptions.Exit(exit_code(report.results, fail_on))
 
 

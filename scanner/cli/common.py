@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,28 @@ def load_kb_or_exit():
         raise fail(f"cannot load the license knowledge base: {exc}") from None
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$")
+
+
 def evaluation_time(now: str | None) -> dt.datetime:
     value = now or os.environ.get("MODELSCAN_NOW")
     if not value:
         return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    shown = repr(value[:40] + ("..." if len(value) > 40 else ""))
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"--now {value!r}: expected an ISO date or date-time") from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        if not _ISO_DATE.match(value.strip()):
+            raise ValueError
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.astimezone(dt.timezone.utc)
+        # Room for the date arithmetic of waivers and approvals on either side.
+        utc = dt.timezone.utc
+        lowest, highest = dt.datetime(2, 1, 1, tzinfo=utc), dt.datetime(9998, 12, 31, tzinfo=utc)
+        if not lowest <= parsed <= highest:
+            raise OverflowError
+    except (ValueError, OverflowError):
+        raise fail(f"--now {shown}: expected an ISO date or date-time between years 2 and 9998") from None
+    return parsed
 
 
 def make_sources(opts: ScanOptions):
@@ -103,19 +116,26 @@ def make_sources(opts: ScanOptions):
 
     settings = HubSettings(read_timeout=opts.timeout, deadline=opts.deadline)
     try:
-        return HubSource(settings, offline=True if opts.offline else None), LocalSource()
+        from scanner.fetchplan import card_text_needed
+        return HubSource(settings, offline=True if opts.offline else None, needs_card=card_text_needed), LocalSource()
     except OSError as exc:
         raise fail(f"cannot prepare the metadata cache: {exc}") from None
 
 
 def write_output(text: str, output: Path | None) -> None:
+    """The rendered report, redacted and encodable, to stdout or atomically to `output` (a run that
+    fails before or while writing leaves the previous report as it was)."""
+    from scanner.atomic import write_atomic
+    from scanner.redact import redact
+    from scanner.textsafe import encodable
+
+    text = encodable(redact(text))
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(text.encode("utf-8")) if hasattr(sys.stdout, "buffer") else sys.stdout.write(text)
         sys.stdout.flush()
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        write_atomic(output, text.encode("utf-8"))
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from scanner.cli import fail
+from scanner.cli import error_line, fail
 from scanner.cli.common import configure_or_exit, evaluation_time, finish_report, load_approvals_or_exit, \
     load_kb_or_exit, make_sources
 from scanner.cli.options import GateOptions, pass_options, policy_options, report_options, source_options, \
@@ -51,8 +51,9 @@ class Setup:
     approvals: Any          # scanner.gate.approvals.Approvals | None: the repository's, when honoured
 
 
-def prepare(paths: tuple[Path, ...], opts: GateOptions):
-    """(plan items, Scanner, Setup) for the models under `paths`; exits 2 on bad input."""
+def prepare(paths: tuple[Path, ...], opts: GateOptions, problems: list | None = None):
+    """(plan items, Scanner, Setup) for the models under `paths`; exits 2 on bad input. Files that
+    cannot be read or parsed in full go to `problems` (without a list: exit 2 naming the first)."""
     from scanner.gate.discover import DiscoveryError, Skipped, discover
     from scanner.gate.runner import plan
     from scanner.scan import Scanner
@@ -60,7 +61,7 @@ def prepare(paths: tuple[Path, ...], opts: GateOptions):
     skipped = Skipped()
     try:
         refs = discover([str(p) for p in paths] or ["."], gitignore=opts.gitignore, exclude=opts.exclude,
-                        skipped=skipped)
+                        skipped=skipped, problems=problems)
     except DiscoveryError as exc:
         raise fail(str(exc)) from None
     if skipped.ignored or skipped.excluded:
@@ -126,14 +127,21 @@ def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
             lock = load_lock(opts.lock_file)
         except LockError as exc:
             raise fail(str(exc)) from None
-    items, scanner, setup = prepare(paths, opts)
-    if not items:
+    problems: list = []
+    items, scanner, setup = prepare(paths, opts, problems)
+    if not items and not problems:
         click.echo(f"modelscan: no model references found in {', '.join(map(str, paths)) or '.'}", err=True)
     g = Gate(scanner, lock, locked, approvals=setup.approvals)
     decisions = run_items(g, items, "Scanning")
-    report = finish_report(g.report(decisions), setup.fail_on, setup.configuration)
+    report = g.report(decisions)
+    if problems:
+        from dataclasses import replace as _replace
+
+        from scanner.gate.runner import problem_result
+        report = _replace(report, results=report.results + tuple(problem_result(p) for p in problems))
+    report = finish_report(report, setup.fail_on, setup.configuration)
     write_reports(report, specs)
     for r in report.results:
         if r.verdict == "error":
-            click.echo(f"modelscan: error: {r.target}: {r.reasons[0] if r.reasons else 'failed'}", err=True)
+            click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
     raise click.exceptions.Exit(exit_code(report.results, setup.fail_on))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli import fail
+from scanner.cli import error_line, fail
 from scanner.cli.gate import gate_options, prepare, run_items
 from scanner.cli.options import GateOptions, pass_options
 
@@ -52,7 +52,7 @@ def lock(paths: tuple[Path, ...], opts: GateOptions) -> None:
     for d in decisions:
         counts[d.result.verdict] = counts.get(d.result.verdict, 0) + 1
         if d.result.verdict == "error":
-            click.echo(f"modelscan: error: {d.result.target}: {d.result.reasons[0] if d.result.reasons else 'failed'}",
+            click.echo(error_line(f"{d.result.target}: {d.result.reasons[0] if d.result.reasons else 'failed'}"),
                        err=True)
         else:
             click.echo(f"{d.result.verdict:6}  {d.result.repo_id}@{(d.result.sha or '')[:12]}")

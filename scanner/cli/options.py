@@ -109,7 +109,7 @@ def source_options(f: F) -> F:
     f = click.option("--timeout", type=click.FloatRange(0.5, 600), default=15.0, show_default=True,
                      help="Read timeout per Hub request, seconds.")(f)
     f = click.option("--deadline", type=click.FloatRange(1, 3600), default=90.0, show_default=True,
-                     help="Time budget per repository read (the target, each base model, each dataset), seconds.")(f)
+                     help="Time budget per target (its own reads, its base models, its datasets), seconds.")(f)
     f = click.option("--no-lineage", is_flag=True, help="Do not fetch base models.")(f)
     f = click.option("--rate-limit-wait", type=click.FloatRange(0, 3600), default=300.0, show_default=True,
                      envvar="MODELSCAN_RATE_LIMIT_WAIT", expose_value=False, callback=_rate_limit_wait,

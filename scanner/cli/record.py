@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scanner.cli import fail
+from scanner.cli import error_line, fail
 from scanner.cli.common import load_kb_or_exit, parse_targets_or_exit
 
 
@@ -36,7 +36,9 @@ def record(targets, out, no_lineage, no_datasets, withhold_known, timeout, deadl
     kb = load_kb_or_exit()
     try:
         store = SnapshotStore(out, create=True)
-        source = HubSource(HubSettings(read_timeout=timeout, deadline=deadline), cache_dir=out)
+        from scanner.fetchplan import card_text_needed
+        source = HubSource(HubSettings(read_timeout=timeout, deadline=deadline), cache_dir=out,
+                           needs_card=card_text_needed)
     except (OSError, TargetError) as exc:
         raise fail(f"cannot use {out} as a snapshot: {exc}") from None
     if withhold_known:
@@ -50,7 +52,7 @@ def record(targets, out, no_lineage, no_datasets, withhold_known, timeout, deadl
             failed += 1
             if exc.not_found:      # what the Hub said does not exist, so offline scans say so too
                 store.save_missing(t.repo_id or t.raw, "model", str(exc), exc.suggestions)
-            click.echo(f"modelscan: error: {t.raw}: {exc}", err=True)
+            click.echo(error_line(f"{t.raw}: {exc}"), err=True)
             continue
         graph[ev.repo_id] = ev
         if not (no_lineage and no_datasets):

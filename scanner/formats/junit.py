@@ -9,20 +9,19 @@ junit-10 schema (tests/schemas/junit-10.xsd).
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Any, Mapping
 
 from scanner.formats.interface import Format
 from scanner.result import Report, Result, fails
+from scanner.textsafe import xml_text
 
 DEFAULT_CLASSNAME = "modelscan"
-_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _x(value: Any) -> str:
     """Text safe for XML 1.0 (characters XML cannot carry are dropped)."""
-    return _NOT_XML.sub("", "" if value is None else str(value))
+    return xml_text(value)
 
 
 def _where(loc: Mapping[str, Any]) -> str:

@@ -6,22 +6,20 @@ a license name cannot inject markup (links, images, HTML, table cells) into the 
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from scanner.formats.interface import Format
 from scanner.result import LicenseUse, Report, Result
+from scanner.textsafe import markdown_inline
 
 MARKER = "<!-- modelscan-report -->"
 BLOCKED = ("deny", "review", "error")
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")
-_SPACE = re.compile(r"\s+")
 
 
 def md(value: Any) -> str:
-    """A value as inline Markdown text: one line, every markup character escaped."""
-    text = _SPACE.sub(" ", "" if value is None else str(value)).strip()
-    return _SPECIAL.sub(r"\\\1", text)
+    """A value as inline Markdown text: one line, every markup character escaped, no @mention,
+    autolink, HTML or bidi override (scanner.textsafe.markdown_inline)."""
+    return markdown_inline(value)
 
 
 def badge(verdict: str) -> str:

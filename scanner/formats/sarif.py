@@ -24,6 +24,7 @@ from urllib.parse import quote
 from scanner.findings import RULES, Finding, Rule
 from scanner.formats.interface import Format
 from scanner.result import Report, Result
+from scanner.textsafe import encodable
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -69,7 +70,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def _uri(path: str) -> str:
-    return quote(str(path).replace("\\", "/"), safe="/@!$&'()*+,;=-._~")
+    return quote(encodable(str(path)).replace("\\", "/"), safe="/@!$&'()*+,;=-._~")
 
 
 def _physical(file: str, line: Any = None, column: Any = None) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def _fingerprint(r: Result, f: Finding, loc: Mapping[str, Any] | None) -> str:
     # (and hex such as a commit sha, which moves without making it another finding); no line
     key = "\0".join([(r.repo_id or r.target).lower(), f.code, f.license or "", _VOLATILE.sub("#", f.message),
                       str((loc or {}).get("file") or ""), str((loc or {}).get("deployment") or "")])
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _result(report: Report, r: Result, f: Finding, index: Mapping[str, int]) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -16,6 +15,7 @@ from rich.tree import Tree
 
 from scanner.formats.interface import Format
 from scanner.result import LicenseUse, Report, Result
+from scanner.textsafe import terminal as escape   # control/bidi characters stripped, markup escaped
 
 VERDICT_STYLE = {"allow": "bold green", "review": "bold yellow", "deny": "bold red", "error": "bold magenta"}
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -105,7 +105,7 @@ def summary_table(report: Report) -> Table:
                       escape(lic), escape(r.classification.label if r.verdict != "error" else "-"))
     s = report.summary
     table.caption = (f"{s['total']} model(s): {s['allow']} allow, {s['review']} review, {s['deny']} deny, "
-                     f"{s['error']} error · policy {report.policy.name}")
+                     f"{s['error']} error · policy {escape(report.policy.name)}")
     return table
 
 

@@ -63,6 +63,8 @@ class LockEntry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "LockEntry":
+        if data.get("requested") is not None and not isinstance(data.get("requested"), str):
+            raise TypeError("requested: not a string")
         return cls(repo_id=str(data["repo_id"]), revision=str(data["revision"]), verdict=str(data["verdict"]),
                    licenses=tuple(dict(x) for x in data.get("licenses") or ()),
                    license_files={str(k): dict(v) for k, v in (data.get("license_files") or {}).items()},
@@ -92,25 +94,40 @@ class Lock:
         return iter(sorted(self.entries.values(), key=lambda e: e.repo_id.lower()))
 
 
+MAX_LOCK_BYTES = 64_000_000
+
+
 def load_lock(path: str | Path) -> Lock:
+    from scanner.sources.files import ReadRefused, read_regular
+    from scanner.sources.shapes import DuplicateKey, load_json_strict
+
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise LockError(f"{p}: no lockfile (run 'modelscan lock' to approve the models first)")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LockError(f"{p}: no lockfile (run 'modelscan lock' to approve the models first)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        # A regular file only, within its budget: never a link to /dev/zero or a FIFO.
+        data = load_json_strict(read_regular(p, MAX_LOCK_BYTES).decode("utf-8"))
+    except ReadRefused as exc:
         raise LockError(f"{p}: cannot read the lockfile: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LockError(f"{p}: cannot read the lockfile: not UTF-8 text ({exc.reason})") from None
+    except DuplicateKey as exc:
+        raise LockError(f"{p}:{exc.line}: duplicate key '{exc.key[:80]}' (each key may appear once)") from None
     except ValueError as exc:
-        raise LockError(f"{p}: not valid JSON: {exc}") from None
+        raise LockError(f"{p}: not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
         raise LockError(f"{p}: not a modelscan lockfile (no \"format\": \"{LOCK_FORMAT}\")")
     if data.get("version") != LOCK_VERSION:
         raise LockError(f"{p}: unsupported lockfile version {data.get('version')!r} (this modelscan reads {LOCK_VERSION})")
     entries: dict[str, LockEntry] = {}
-    for key, raw in (data.get("models") or {}).items():
+    models = data.get("models") or {}
+    if not isinstance(models, dict):
+        raise LockError(f"{p}: models: expected an object keyed by model id, got {type(models).__name__}")
+    for key, raw in models.items():
         try:
             entry = LockEntry.from_json(raw)
-        except (KeyError, TypeError, AttributeError) as exc:
+            entry.repo_id.lower()
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise LockError(f"{p}: models.{key}: malformed entry ({exc.__class__.__name__}: {exc})") from None
         entries[entry.repo_id.lower()] = entry
     return Lock(str(p), entries, data.get("tool") or {})

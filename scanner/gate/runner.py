@@ -103,11 +103,12 @@ class Gate:
         # afresh below instead of voiding every approval
         stale = entry is not None and (entry.policy_hash != sc.policy.decision_hash or entry.kb_hash != sc.kb.digest)
         try:
-            ev = sc.fetch(target)
+            deadline = sc.new_deadline()          # one per model: its reads, its lineage, its datasets
+            ev = sc.fetch(target, deadline)
             # An approved commit is re-decided with the base models and datasets it was approved with
             # (a lockfile pins the whole graph); a new commit, or a stale approval, walks them afresh.
             pins = entry.parents if entry is not None and not stale and ev.sha == entry.revision else None
-            graph = sc.lineage_graph(ev, pins)
+            graph = sc.lineage_graph(ev, pins, deadline)
             result = sc.decide(ev, graph, self.policy_for(item))
         except Exception as exc:  # noqa: BLE001 - one model that fails never loses the others' results
             r = error_result(target.raw, failure_reason(exc), getattr(exc, "suggestions", ()), item.repo_id,
@@ -246,3 +247,14 @@ def progress(total: int, what: str = "Scanning") -> Iterator[Callable[[Any], Non
         def advance(_: Any = None) -> None:
             bar.advance(task)
         yield advance
+
+
+def problem_result(problem: Any) -> Result:
+    """A deployment file that could not be read or parsed in full, as a review-level result at
+    that file (it may name a model the gate did not see); the rest of the tree is decided."""
+    where = {"file": problem.file, "line": problem.line, "kind": problem.kind or "file"}
+    message = f"{problem.file}: {problem}"
+    return Result(target=problem.file, repo_id=None, revision=None, sha=None, source="none", verdict="review",
+                  reasons=(message,), findings=(Finding("file-unreadable", message, evidence=dict(where),
+                                                        effect="review"),),
+                  locations=(where,))

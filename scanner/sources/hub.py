@@ -1,40 +1,48 @@
-"""The Hugging Face Hub source, through huggingface_hub.
+"""The Hugging Face Hub source, through huggingface_hub's HTTP session.
 
 One `model_info` call per target (card data, tags, gate, siblings with blob ids and
-sizes, commit sha), then only the small files whose content is needed, each with one
-streamed GET that stops at the size cap. Every call has explicit timeouts; 429 and 5xx
-answers are retried a bounded number of times with backoff that honours a capped
-Retry-After; and an overall deadline bounds each target. What was seen is kept in a
-metadata cache keyed by repo and commit sha (the client caches files, never
-model_info), so pinned, repeated and offline scans make no request.
+sizes, commit sha), then only the small files whose content is needed. Every request goes
+through the transport policy of scanner/sources/http.py: explicit timeouts, bounded retries
+with backoff that honours a capped Retry-After, bodies streamed and cut at a byte cap, and the
+target's deadline (its own reads, its lineage and its datasets). Every field of the answer is
+checked (scanner/sources/shapes.py): a field of the wrong type is a finding, not a lost target,
+and a commit sha is used as a path only when it is 40 hex digits. What was seen is kept in a
+metadata cache keyed by repo and commit sha (the client caches files, never model_info), so
+pinned, repeated and offline scans make no request.
 
-The token (HF_TOKEN or the client's token file) is sent to the Hub and nowhere else,
-and never appears in messages: every message passes through `redact`.
+Which files to read is decided here, except one rule passed in by the caller (`needs_card`):
+whether a card whose metadata names a license must still be read for what its prose says.
+
+The token (HF_TOKEN or the client's token file) is sent to the Hub and nowhere else, and never
+appears in messages, reports or cache files (scanner/redact.py).
 """
 
 from __future__ import annotations
 
 import difflib
-import email.utils
 import os
-import random
 import re
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import quote
 
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
-from scanner.redact import redact
+from scanner.redact import redact, register
 from scanner.sources.files import file_evidence
-from scanner.sources import ratelimit
+from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe
 from scanner.sources.interface import Source
+from scanner.sources.shapes import hub_info, is_sha, load_json
 from scanner.sources.snapshot import CorruptRecord, MetadataCache, SnapshotStore, evidence_from_info
 from scanner.targets import Target, TargetError
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
-RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+__all__ = ["HubSettings", "HubSource", "RETRY_STATUSES", "default_cache_dir", "info_to_json"]
+
+MAX_INFO_BYTES = 16_000_000      # a model_info answer with every file's metadata; real ones are far smaller
+MAX_SEARCH_BYTES = 1_000_000
+
+# Which card to read besides the license files: (model_info, cardData) -> the card text is needed.
+CardRule = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,14 @@ class HubSettings:
     attempts: int = 4                 # tries per request, first included
     backoff: float = 0.5              # seconds, doubled per retry, with jitter
     max_retry_after: float = 10.0     # cap on a server's Retry-After
-    deadline: float = 90.0            # seconds per target, all requests included
+    deadline: float = 90.0            # seconds per target: its reads, its lineage, its datasets
     suggest_deadline: float = 5.0     # seconds for the "did you mean" search
     max_file_bytes: int = MAX_FILE_BYTES
+    max_info_bytes: int = MAX_INFO_BYTES
+
+    def transport(self) -> TransportSettings:
+        return TransportSettings(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                                 attempts=self.attempts, backoff=self.backoff, max_retry_after=self.max_retry_after)
 
 
 def _truthy(value: str | None) -> bool:
@@ -61,30 +74,12 @@ def default_cache_dir() -> Path:
     return Path(hf_home) / "modelscan" / "metadata"
 
 
-class _Deadline:
-    # The run clock stops while a Hub rate limit pauses the run: the pause is bounded on its own.
-    def __init__(self, seconds: float):
-        self.end = ratelimit.clock() + seconds
-
-    def left(self) -> float:
-        return self.end - ratelimit.clock()
-
-
-class HubRequestError(Exception):
-    """A request that failed after its retries (or one that must not be retried)."""
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
 class HubSource(Source):
     name = "hub"
 
     def __init__(self, settings: HubSettings | None = None, cache_dir: Path | None = None,
                  token: str | None | bool = None, offline: bool | None = None, endpoint: str | None = None,
-                 use_cache: bool = True):
+                 use_cache: bool = True, needs_card: CardRule | None = None, transport: Transport | None = None):
         # Keep the client from calling home on import (its agent-registry side request goes to
         # huggingface.co whatever endpoint is passed): a compliance gate makes only the requests it needs.
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -94,19 +89,38 @@ class HubSource(Source):
 
         self.settings = settings or HubSettings()
         self.endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+        register_userinfo(self.endpoint)
         self.offline = _truthy(os.environ.get("HF_HUB_OFFLINE")) if offline is None else offline
         if token is None or token is True:      # True: the client's token, as huggingface_hub reads it
-            token = huggingface_hub.get_token()
+            try:
+                token = huggingface_hub.get_token()
+            except Exception:  # noqa: BLE001 - an unreadable token file: go on anonymously
+                token = None
         self._token: str | None = token if isinstance(token, str) and token else None
+        register(self._token)
         # Set when the Hub answers 401 "invalid credentials": the token is then sent no more (public
         # repos and their files are read anonymously) but still redacted from every message.
         self._token_rejected = False
-        self.api = huggingface_hub.HfApi(endpoint=self.endpoint, token=self._token or False)
-        self.cache = MetadataCache(cache_dir or default_cache_dir(), create=True) if use_cache else None
-        self.requests = 0
+        self.needs_card = needs_card
+        self.transport = transport or Transport(self.settings.transport(), secrets=lambda: (self._token or "",))
+        self.cache: SnapshotStore | None = None
+        self.cache_problem: str | None = None
+        if use_cache:
+            try:
+                self.cache = MetadataCache(cache_dir or default_cache_dir(), create=True)
+            except (OSError, TargetError) as exc:
+                # An unreadable or unwritable cache folder costs requests, never the scan.
+                self.cache_problem = f"metadata cache unavailable: {getattr(exc, 'strerror', None) or exc}"
         # record --withhold-known: decides which texts a snapshot keeps only as hashes
         self.withhold: Callable[[str, str], bool] | None = None
-        self._sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def requests(self) -> int:
+        return self.transport.requests
+
+    @property
+    def default_deadline(self) -> float:
+        return self.settings.deadline
 
     # -- safety ------------------------------------------------------------------------------------
     def _auth(self) -> str | bool:
@@ -116,167 +130,128 @@ class HubSource(Source):
     def redact(self, text: str) -> str:
         return redact(text, self._token)
 
-    # -- retries -----------------------------------------------------------------------------------
-    def _retry(self, what: str, call: Callable[[float], Any], deadline: _Deadline) -> Any:
-        """Run call(timeout) with bounded retries on 429/5xx/transport errors, within the deadline."""
-        last: Exception | None = None
-        from huggingface_hub.utils import get_session
-        ratelimit.attach(get_session())    # every call waits for the Hub's quota (shared by the workers)
-        for attempt in range(self.settings.attempts):
-            left = deadline.left()
-            if left <= 0.05:
-                break
-            try:
-                self.requests += 1
-                return call(min(self.settings.read_timeout, left))
-            except HubRequestError as exc:
-                if exc.status not in RETRY_STATUSES:
-                    raise
-                last = exc
-                wait = getattr(exc, "retry_after", None)
-            except Exception as exc:  # noqa: BLE001 - classified below
-                status = _status_of(exc)
-                if status is not None and status not in RETRY_STATUSES:
-                    raise
-                if status is None and not _is_transport_error(exc):
-                    raise
-                last = exc
-                wait = _retry_after(exc)
-            if attempt + 1 >= self.settings.attempts:
-                break
-            delay = self.settings.backoff * (2 ** attempt) * (0.75 + random.random() / 2)
-            if wait is not None:
-                delay = max(delay, min(wait, self.settings.max_retry_after))
-            if delay >= deadline.left():
-                break
-            self._sleep(delay)
-        reason = _describe(last) if last else "deadline reached"
-        raise HubRequestError(self.redact(f"{what}: {reason} (after {self.settings.attempts} attempts or the deadline)"),
-                              _status_of(last) if last else None)
-
-    def _timeout(self, seconds: float) -> Any:
-        try:
-            from huggingface_hub.utils import httpx as hx  # the client's own HTTP library (httpx or httpx2)
-            return hx.Timeout(seconds, connect=min(self.settings.connect_timeout, seconds))
-        except Exception:  # noqa: BLE001 - older clients: a plain number
-            return seconds
+    def _headers(self, anonymous: bool = False) -> Callable[[], Mapping[str, str]]:
+        def build() -> Mapping[str, str]:
+            from huggingface_hub.utils import build_hf_headers
+            return build_hf_headers(token=False if anonymous else self._auth())
+        return build
 
     # -- model_info ----------------------------------------------------------------------------------
-    def _model_info(self, repo_id: str, revision: str | None, kind: str, deadline: _Deadline,
-                    anonymous: bool = False) -> dict[str, Any]:
+    def _model_info(self, repo_id: str, revision: str | None, kind: str, deadline: Deadline,
+                    anonymous: bool = False, suggest: bool = True) -> tuple[dict[str, Any], list[str]]:
+        """(Hub-shaped info with every ill-typed field dropped, the problems); TargetError when the
+        repository cannot be read at all."""
         from huggingface_hub.utils import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, \
             RevisionNotFoundError
 
-        api = self.api
-        if anonymous or self._token_rejected:
-            import huggingface_hub
-            api = huggingface_hub.HfApi(endpoint=self.endpoint, token=False)
-        fn = api.model_info if kind == "model" else api.dataset_info
+        what = f"{kind} info for {repo_id}"
+        plural = "models" if kind == "model" else "datasets"
 
-        def call(timeout: float) -> Any:
-            return fn(repo_id, revision=revision, files_metadata=True, timeout=self._timeout(timeout))
+        def get(rev: str | None) -> Body:
+            url = f"{self.endpoint}/api/{plural}/{repo_id}" + (
+                f"/revision/{quote(rev, safe='')}" if rev is not None else "")
+            body = self.transport.get(url, what, deadline, self.settings.max_info_bytes,
+                                      self._headers(anonymous or self._token_rejected), {"blobs": "true"})
+            if body.status >= 400:
+                _raise_for_status(body)
+            return body
 
         try:
-            info = self._retry(f"{kind} info for {repo_id}", call, deadline)
-        except GatedRepoError:
-            if revision is None:
-                raise TargetError(f"{kind} {repo_id}: the Hub refused its metadata (gated)") from None
-            # Some Hub versions gate /revision/{rev} for anonymous callers but not the default branch.
-            info = self._retry(f"{kind} info for {repo_id}", lambda t: fn(repo_id, files_metadata=True,
-                                                                            timeout=self._timeout(t)), deadline)
-            if not (info.sha or "").startswith(revision):
-                raise TargetError(f"{kind} {repo_id}@{revision}: gated; the pinned revision cannot be read "
-                                  "without an accepted token (set HF_TOKEN)") from None
+            try:
+                body = get(revision)
+            except GatedRepoError:
+                if revision is None:
+                    raise TargetError(f"{kind} {repo_id}: the Hub refused its metadata (gated)") from None
+                # Some Hub versions gate /revision/{rev} for anonymous callers but not the default branch.
+                body = get(None)
+                head, _ = _peek_sha(body)
+                if not (head or "").startswith(revision):
+                    raise TargetError(f"{kind} {repo_id}@{revision}: gated; the pinned revision cannot be read "
+                                      "without an accepted token (set HF_TOKEN)") from None
         except RevisionNotFoundError:
             raise TargetError(f"{kind} {repo_id}: revision '{revision}' not found on the Hub") from None
         except RepositoryNotFoundError:
             raise TargetError(f"{kind} {repo_id} not found on the Hub (or private)",
-                              self.suggest(repo_id, deadline.left()) if kind == "model" else (),
+                              self.suggest(repo_id, deadline.left()) if kind == "model" and suggest else (),
                               not_found=True) from None
         except HfHubHTTPError as exc:
-            if _status_of(exc) == 401 and self._auth() and not anonymous:
+            if _status(exc) == 401 and self._auth() and not anonymous:
                 # An invalid or revoked token is refused even for public repos: go on without it,
                 # for this repo's files and every later request too.
                 self._token_rejected = True
-                return self._model_info(repo_id, revision, kind, deadline, anonymous=True)
-            raise TargetError(self.redact(f"{kind} {repo_id}: Hub error {_describe(exc)}")) from None
-        except HubRequestError as exc:
+                return self._model_info(repo_id, revision, kind, deadline, anonymous=True, suggest=suggest)
+            raise TargetError(self.redact(f"{kind} {repo_id}: Hub error {describe(exc)}")) from None
+        except HttpError as exc:
+            if exc.kind == "deadline":
+                raise TargetError(f"{kind} {repo_id}: {exc}") from None
             raise TargetError(f"{kind} {repo_id}: Hub unreachable: {exc}") from None
-        except ConnectionError as exc:  # OfflineModeIsEnabled
-            raise TargetError(self.redact(f"{kind} {repo_id}: {exc}")) from None
         except TargetError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. the client's own id validation: one line, exit 2
-            raise TargetError(self.redact(f"{kind} {repo_id}: {_describe(exc)}")) from None
+        except Exception as exc:  # noqa: BLE001 - anything else: one line, exit 2
+            raise TargetError(self.redact(f"{kind} {repo_id}: {describe(exc)}")) from None
+        if not body.complete:
+            raise TargetError(f"{kind} {repo_id}: the Hub's answer is over the {self.settings.max_info_bytes}-byte "
+                              "limit; not read")
         try:
-            return info_to_json(info)
-        except Exception as exc:  # noqa: BLE001 - a response the client parsed into odd shapes
-            raise TargetError(self.redact(f"{kind} {repo_id}: unreadable Hub response: {_describe(exc)}")) from None
+            data, problems = load_json(body.data, what)
+        except ValueError as exc:
+            raise TargetError(self.redact(f"{kind} {repo_id}: unreadable Hub response: {exc}")) from None
+        info, more = hub_info(data, repo_id, kind)
+        return info, problems + more
 
     # -- files ----------------------------------------------------------------------------------------
     def _get_file(self, repo_id: str, sha: str, path: str, kind: str, size: int | None,
-                  deadline: _Deadline) -> FileEvidence:
+                  deadline: Deadline) -> FileEvidence:
         cap = self.settings.max_file_bytes
         if size is not None and size > cap:
             return FileEvidence(path, "too-large", size=size, error=f"over the {cap}-byte limit; not fetched")
         prefix = "" if kind == "model" else "datasets/"
         url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(sha, safe='')}/{quote(path)}"
-        from huggingface_hub.utils import build_hf_headers, get_session
-
-        def call(timeout: float) -> FileEvidence:
-            sent = self._auth()
-            with get_session().stream("GET", url, headers=build_hf_headers(token=sent),
-                                      timeout=self._timeout(timeout), follow_redirects=True) as resp:
-                status = resp.status_code
-                code = resp.headers.get("X-Error-Code")
-                if status == 401 and code is None and sent:
-                    # "Invalid credentials": the token is refused, not the file; read it anonymously.
-                    self._token_rejected = True
-                    resp.close()
-                    return call(timeout)
-                if status in (401, 403) and (code == "GatedRepo" or status == 403):
-                    return FileEvidence(path, "gated", size=size, error=f"HTTP {status} {code or ''}".strip())
-                if status == 404:
-                    return FileEvidence(path, "missing", size=size, error=f"HTTP 404 {code or ''}".strip())
-                if status in RETRY_STATUSES:
-                    err = HubRequestError(f"GET {path}: HTTP {status}", status, code)
-                    err.retry_after = _parse_retry_after(resp.headers.get("Retry-After"))  # type: ignore[attr-defined]
-                    raise err
-                if status >= 400:
-                    return FileEvidence(path, "error", size=size, error=f"HTTP {status} {code or ''}".strip())
-                chunks, total = [], 0
-                for chunk in resp.iter_bytes():
-                    chunks.append(chunk)
-                    total += len(chunk)
-                    if total > cap:
-                        # The listing said `size` (<= cap) but more came: the true size is unknown.
-                        listed = f" (listed as {size} bytes)" if size is not None else ""
-                        return FileEvidence(path, "too-large", size=total,
-                                            error=f"over the {cap}-byte limit{listed}; reading stopped")
-                    if deadline.left() <= 0:
-                        # The read timeout bounds each wait, not a server that trickles bytes.
-                        raise HubRequestError(f"GET {path}: deadline reached after {total} bytes")
-                return file_evidence(path, b"".join(chunks), cap, keep_raw=self.cache is not None)
-
         try:
-            return self._retry(f"GET {path}", call, deadline)
-        except HubRequestError as exc:
+            body = self.transport.get(url, f"GET {path}", deadline, cap, self._headers())
+            code = body.headers.get("x-error-code")
+            if body.status == 401 and code is None and self._auth():
+                # "Invalid credentials": the token is refused, not the file; read it anonymously.
+                self._token_rejected = True
+                body = self.transport.get(url, f"GET {path}", deadline, cap, self._headers(anonymous=True))
+                code = body.headers.get("x-error-code")
+        except HttpError as exc:
             return FileEvidence(path, "error", size=size, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any client failure becomes evidence, never a crash
-            return FileEvidence(path, "error", size=size, error=self.redact(_describe(exc)))
+            return FileEvidence(path, "error", size=size, error=self.redact(describe(exc)))
+        status = body.status
+        if status in (401, 403) and (code == "GatedRepo" or status == 403):
+            return FileEvidence(path, "gated", size=size, error=f"HTTP {status} {code or ''}".strip())
+        if status == 404:
+            return FileEvidence(path, "missing", size=size, error=f"HTTP 404 {code or ''}".strip())
+        if status >= 400:
+            return FileEvidence(path, "error", size=size, error=f"HTTP {status} {code or ''}".strip())
+        if not body.complete:
+            # The listing said `size` (<= cap) but more came: the true size is unknown.
+            listed = f" (listed as {size} bytes)" if size is not None else ""
+            return FileEvidence(path, "too-large", size=body.received,
+                                error=f"over the {cap}-byte limit{listed}; reading stopped")
+        return file_evidence(path, body.data, cap, keep_raw=self.cache is not None)
 
     # -- the source --------------------------------------------------------------------------------
-    def fetch(self, target: Target) -> Evidence:
-        return self._fetch(target.raw, target.repo_id or "", target.revision, "model")
+    def fetch(self, target: Target, deadline: Deadline | None = None) -> Evidence:
+        return self._fetch(target.raw, target.repo_id or "", target.revision, "model", deadline)
 
-    def fetch_dataset(self, repo_id: str, revision: str | None = None) -> Evidence:
-        return self._fetch(repo_id, repo_id, revision, "dataset")
+    def fetch_dataset(self, repo_id: str, revision: str | None = None, deadline: Deadline | None = None) -> Evidence:
+        return self._fetch(repo_id, repo_id, revision, "dataset", deadline)
 
-    def _fetch(self, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence:
-        deadline = _Deadline(self.settings.deadline)
+    def fetch_within(self, target: Target, deadline: Deadline, suggest: bool = True) -> Evidence:
+        return self._fetch(target.raw, target.repo_id or "", target.revision, "model", deadline, suggest)
+
+    def dataset_within(self, repo_id: str, revision: str | None, deadline: Deadline) -> Evidence:
+        return self._fetch(repo_id, repo_id, revision, "dataset", deadline)
+
+    def _fetch(self, raw: str, repo_id: str, revision: str | None, kind: str, deadline: Deadline | None,
+               suggest: bool = True) -> Evidence:
+        deadline = deadline or Deadline(self.settings.deadline)
         cache = self.cache
         # A pinned commit already seen needs no request at all.
-        if cache is not None and revision and _SHA.match(revision) and cache.has(repo_id, revision, kind):
+        if cache is not None and revision and is_sha(revision) and cache.has(repo_id, revision, kind):
             ev = _cache_load(cache, raw, repo_id, revision, kind)
             if ev is not None and not _transient(ev):
                 return _with_source(ev, "hub", {"cache": "hit"})
@@ -284,60 +259,62 @@ class HubSource(Source):
             ev = cache.load(raw, repo_id, revision, kind) if cache is not None else None
             if ev is None:
                 raise TargetError(f"{kind} {repo_id}{'@' + revision if revision else ''}: not in the metadata "
-                                  "cache and HF_HUB_OFFLINE is set")
+                                  "cache and HF_HUB_OFFLINE is set" + (f" ({self.cache_problem})"
+                                                                        if self.cache_problem else ""))
             return _with_source(ev, "hub", {"cache": "offline"})
-        info = self._model_info(repo_id, revision, kind, deadline)
-        sha = info.get("sha")
+        if deadline.expired:
+            raise TargetError(f"{kind} {repo_id}: not read: {deadline.describe()}")
+        info, problems = self._model_info(repo_id, revision, kind, deadline, suggest=suggest)
+        issues = [SourceIssue("field-malformed", self.redact(p)) for p in problems]
+        sha = info.get("sha")                 # 40 hex digits or absent (shapes.hub_info)
         if cache is not None and sha and cache.has(repo_id, sha, kind):
             ev = _cache_load(cache, raw, repo_id, sha, kind)
-            if ev is not None and not _transient(ev):
+            if ev is not None and not _transient(ev) and not issues:
                 # The commit was cached under another ref (or its sha): remember that this ref points
                 # at it too, or an offline scan (or a recorded snapshot) of the ref would not find it.
                 _remember_ref(cache, repo_id, revision, sha, kind)
                 return _with_source(_with_revision(ev, revision), "hub", {"cache": "files"})
-        files, issues = self._files(repo_id, sha or revision or "main", info, kind, deadline)
-        if cache is not None and sha:
+        files = self._files(repo_id, sha or revision or "main", info, kind, deadline)
+        if cache is not None and sha and not issues:
             try:
                 cache.save(repo_id, revision, info, files, kind, withhold=self._withheld(info, files))
-            except OSError as exc:
-                issues.append(SourceIssue("file-unreadable", f"metadata cache not written: {exc.strerror or exc}"))
+            except (OSError, ValueError) as exc:
+                issues.append(SourceIssue("file-unreadable", f"metadata cache not written: "
+                                                             f"{getattr(exc, 'strerror', None) or exc}"))
         files = [replace(f, raw=None) if f.raw is not None else f for f in files]   # recorded: bytes not kept
         ev = evidence_from_info(raw, "hub", kind, revision, info, tuple(files), None, {},
-                                {"endpoint": _without_credentials(self.endpoint)})
+                                {"endpoint": without_credentials(self.endpoint)})
         return replace(ev, issues=tuple(issues))
 
     def _withheld(self, info: Mapping[str, Any], files: list[FileEvidence]) -> frozenset[str]:
         if self.withhold is None:
             return frozenset()
         out = {f.path for f in files if f.readable and self.withhold(f.path, f.text or "")}
-        card = info["cardData"] if isinstance(info.get("cardData"), dict) else {}
-        prompt = card.get("extra_gated_prompt")
+        card = info.get("cardData")
+        prompt = card.get("extra_gated_prompt") if isinstance(card, dict) else None
         if isinstance(prompt, str) and self.withhold("extra_gated_prompt", prompt):
             out.add("extra_gated_prompt")
         return frozenset(out)
 
-    def _files(self, repo_id: str, sha: str, info: Mapping[str, Any], kind: str, deadline: _Deadline
-               ) -> tuple[list[FileEvidence], list[SourceIssue]]:
-        siblings = {s["rfilename"]: s.get("size") for s in info.get("siblings") or () if isinstance(s, dict)
-                    and isinstance(s.get("rfilename"), str)}
+    def _files(self, repo_id: str, sha: str, info: Mapping[str, Any], kind: str, deadline: Deadline
+               ) -> list[FileEvidence]:
+        siblings = {s["rfilename"]: s.get("size") for s in info.get("siblings") or ()}
         card = info.get("cardData") if isinstance(info.get("cardData"), dict) else None
         wanted = [p for p in sorted(siblings) if is_license_file(p)]
         # The card's metadata comes parsed in model_info; its text is needed only when that
         # metadata is missing or names no license (then the body and front matter are the evidence),
-        # or when the card names no base model for an architecture that restrictively licensed
-        # families use (then its prose may say what it was made from).
+        # or when the caller's rule says its prose may matter (e.g. it may name a base model).
         if CARD_FILE in siblings and (card is None or not (card.get("license") or card.get("license_name"))
-                                      or (kind == "model" and _may_hide_a_base(info, card))):
+                                      or (kind == "model" and self.needs_card is not None
+                                          and self.needs_card(info, card))):
             wanted.insert(0, CARD_FILE)
-        files = [self._get_file(repo_id, sha, p, kind, siblings.get(p), deadline) for p in wanted]
-        return files, []
+        return [self._get_file(repo_id, sha, p, kind, siblings.get(p), deadline) for p in wanted]
 
     def suggest(self, repo_id: str, budget: float | None = None) -> tuple[str, ...]:
         """'Did you mean': the Hub's model search under its own short deadline (and within `budget`,
         what is left of the target's); no answer = no suggestion."""
-        from huggingface_hub.utils import build_hf_headers, get_session
-
-        deadline = _Deadline(min(self.settings.suggest_deadline, budget if budget is not None else float("inf")))
+        deadline = Deadline(min(self.settings.suggest_deadline, budget if budget is not None else float("inf")))
+        once = Transport(replace(self.transport.settings, attempts=1), self.transport.secrets, self.transport.hooks)
         name = repo_id.split("/")[-1]
         words = [w for w in re.split(r"[-_.]", name) if w]
         queries = [name] + ([" ".join(words)] if len(words) > 1 else []) + (
@@ -346,18 +323,19 @@ class HubSource(Source):
         for q in queries:
             if deadline.left() <= 0.1 or len(found) >= 20:
                 break
-            url = f"{self.endpoint}/api/models"
             try:
-                self.requests += 1
-                resp = get_session().get(url, params={"search": q, "limit": 20}, headers=build_hf_headers(
-                    token=self._auth()), timeout=self._timeout(max(0.1, min(self.settings.read_timeout,
-                                                                              deadline.left()))))
-                if resp.status_code != 200:
-                    continue
-                data = resp.json()
-            except Exception as exc:  # noqa: BLE001 - a suggestion is best effort
-                if _is_transport_error(exc):
-                    break      # a search endpoint that stalls or refuses will not answer the next query
+                body = once.get(f"{self.endpoint}/api/models", "model search", deadline, MAX_SEARCH_BYTES,
+                                self._headers(), {"search": q, "limit": "20"})
+            except HttpError:
+                break      # a search endpoint that stalls or refuses will not answer the next query
+            finally:
+                self.transport.requests += once.requests
+                once.requests = 0
+            if body.status != 200 or not body.complete:
+                continue
+            try:
+                data, _ = load_json(body.data, "model search")
+            except ValueError:
                 continue
             for item in data if isinstance(data, list) else ():
                 if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] not in found:
@@ -394,30 +372,56 @@ def _transient(ev: Evidence) -> bool:
     return any(f.status in ("gated", "error") for f in ev.files)
 
 
-def _without_credentials(url: str) -> str:
+def without_credentials(url: str) -> str:
     """An endpoint as reports may show it: no user:password@ part."""
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return redact(url)
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _may_hide_a_base(info: Mapping[str, Any], card: Mapping[str, Any]) -> bool:
-    """A card that names no base model, for an architecture that licensed families use, under a
-    license none of those families has: its prose may say what it was made from."""
-    from scanner.card import as_list
-    from scanner.lineage import family_licenses_for, parents_of
+def register_userinfo(url: str) -> None:
+    """Remember the password (and user) of an endpoint URL as secrets of this process."""
+    from urllib.parse import urlsplit
 
-    if parents_of(card, info.get("tags") or ()):
-        return False
-    config = info["config"] if isinstance(info.get("config"), dict) else {}
-    family_licenses = family_licenses_for(str(config.get("model_type") or "").lower())
-    if not family_licenses:
-        return False
-    declared = {str(v).lower() for v in as_list(card.get("license")) + as_list(card.get("license_name"))}
-    return not declared & family_licenses
+    try:
+        parts = urlsplit(url)
+        register(parts.password)
+        if parts.password:
+            register(parts.username)
+    except ValueError:
+        pass
+
+
+def _raise_for_status(body: Body) -> None:
+    """The client's own error classes (gated, not found, revision not found) for an error answer."""
+    from huggingface_hub.utils import hf_raise_for_status
+    from huggingface_hub.utils import httpx as hx
+
+    resp = hx.Response(body.status, headers=dict(body.headers), content=body.data,
+                       request=hx.Request("GET", body.url))
+    hf_raise_for_status(resp)
+    raise HttpError(f"HTTP {body.status}", body.status, "status")
+
+
+def _peek_sha(body: Body) -> tuple[str | None, list[str]]:
+    try:
+        data, problems = load_json(body.data, "model info")
+    except ValueError:
+        return None, []
+    sha = data.get("sha") if isinstance(data, dict) else None
+    return (sha if is_sha(sha) else None), problems
+
+
+def _status(exc: BaseException) -> int | None:
+    resp = getattr(exc, "response", None)
+    status = getattr(resp, "status_code", None)
+    return status if isinstance(status, int) else None
 
 
 def info_to_json(info: Any) -> dict[str, Any]:
@@ -448,48 +452,3 @@ def info_to_json(info: Any) -> dict[str, Any]:
         "lastModified": last.strftime("%Y-%m-%dT%H:%M:%S.000Z") if last is not None else None,
     }
     return {k: v for k, v in out.items() if v is not None}
-
-
-def _status_of(exc: BaseException | None) -> int | None:
-    if exc is None:
-        return None
-    if isinstance(exc, HubRequestError):
-        return exc.status
-    resp = getattr(exc, "response", None)
-    status = getattr(resp, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
-def _is_transport_error(exc: BaseException) -> bool:
-    names = {c.__name__ for c in type(exc).__mro__}
-    return bool(names & {"TransportError", "TimeoutException", "NetworkError", "RemoteProtocolError",
-                         "ProtocolError", "ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout",
-                         "TimeoutError", "ChunkedEncodingError"}) and "OfflineModeIsEnabled" not in names
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    resp = getattr(exc, "response", None)
-    headers = getattr(resp, "headers", None)
-    return _parse_retry_after(headers.get("Retry-After")) if headers is not None else None
-
-
-def _describe(exc: BaseException) -> str:
-    status = _status_of(exc)
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
-    name = type(exc).__name__
-    if status is not None:
-        return f"HTTP {status} ({name}: {first})" if first else f"HTTP {status}"
-    return f"{name}: {first}" if first else name

@@ -19,7 +19,9 @@ from typing import Any, Mapping
 from scanner import TOOL_NAME, __version__
 from scanner.atomic import write_atomic
 from scanner.evidence import CONFIG_FILE, Evidence, FileEvidence, Sibling, freeze, thaw
+from scanner.sources.files import ReadRefused, read_file_evidence, read_regular
 from scanner.sources.interface import Source
+from scanner.sources.shapes import finite, hub_info, is_sha, load_json
 from scanner.targets import Target, TargetError, validate_repo_id
 from scanner.textnorm import normalize
 
@@ -28,9 +30,13 @@ VERSION = 1
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
+MAX_JSON_BYTES = 32_000_000      # one recorded JSON file (model_info with every file's metadata)
+
+
 def _dump(obj: Any, indent: int | None = 1) -> bytes:
     # indent=None: one line, written by json's C encoder (the metadata cache, many small files)
-    return (json.dumps(obj, indent=indent, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    text = json.dumps(finite(obj), indent=indent, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -46,6 +52,16 @@ def _write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _read_json(path: Path, what: str | None = None) -> tuple[Any, list[str]]:
+    """A recorded JSON file, read within its budget (regular files only); OSError when it cannot be
+    read, ValueError when it is not JSON."""
+    try:
+        data = read_regular(path, MAX_JSON_BYTES)
+    except ReadRefused as exc:
+        raise OSError(str(exc)) from None
+    return load_json(data, what or path.name)
 
 
 class CorruptRecord(TargetError):
@@ -70,10 +86,11 @@ class SnapshotStore:
         if not meta.is_file():
             raise TargetError(f"{self.root} is not a snapshot (no snapshot.json)")
         try:
-            info = json.loads(meta.read_text(encoding="utf-8"))
+            info, _ = _read_json(meta)
         except (OSError, ValueError) as exc:
             raise TargetError(f"{meta}: unreadable snapshot metadata: {exc}") from None
-        if info.get("format") != FORMAT or info.get("version") != VERSION:
+        if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") != VERSION:
+            info = info if isinstance(info, dict) else {}
             raise TargetError(f"{meta}: unsupported snapshot format {info.get('format')!r} version {info.get('version')!r}")
         self.info = info
 
@@ -88,7 +105,7 @@ class SnapshotStore:
         rev = revision or "main"
         if rev in refs:
             return refs[rev]
-        if _SHA.match(rev) and (rdir / rev).is_dir():
+        if is_sha(rev) and (rdir / rev).is_dir():
             return rev
         if re.match(r"^[0-9a-f]{7,39}$", rev):
             found = [p.name for p in rdir.glob(rev + "*") if p.is_dir()] if rdir.is_dir() else []
@@ -98,14 +115,14 @@ class SnapshotStore:
 
     def _refs(self, rdir: Path) -> dict[str, str]:
         try:
-            refs = json.loads((rdir / "refs.json").read_text(encoding="utf-8"))
+            refs, _ = _read_json(rdir / "refs.json")
         except (OSError, ValueError):
             return {}
         return {k: v for k, v in refs.items() if isinstance(v, str) and _SHA.match(v)} if isinstance(refs, dict) else {}
 
     def missing(self, repo_id: str, kind: str = "model") -> Mapping[str, Any] | None:
         try:
-            data = json.loads((self.root / "missing.json").read_text(encoding="utf-8"))
+            data, _ = _read_json(self.root / "missing.json")
             entry = data.get("models" if kind == "model" else "datasets", {}).get(repo_id)
         except (OSError, ValueError, AttributeError):
             return None
@@ -127,10 +144,14 @@ class SnapshotStore:
             return None
         cdir = self.repo_dir(repo_id, kind) / sha
         try:
-            info = json.loads((cdir / f"{kind}_info.json").read_text(encoding="utf-8"))
-            manifest = json.loads((cdir / "files.json").read_text(encoding="utf-8"))
+            raw_info, problems = _read_json(cdir / f"{kind}_info.json", f"recorded {kind} info")
+            manifest, more = _read_json(cdir / "files.json", "recorded files.json")
         except (OSError, ValueError):
             return None
+        info, shape_problems = hub_info(raw_info, repo_id, kind)
+        problems += more + shape_problems
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list):
+            raise TypeError("files.json is not an object with a list of files")
         files = []
         config = None
         for entry in manifest.get("files", []):
@@ -138,8 +159,9 @@ class SnapshotStore:
             if entry["path"] == CONFIG_FILE:
                 if fe.readable:
                     try:
-                        loaded = json.loads(fe.text or "")
+                        loaded, cfg_problems = load_json(fe.text or "", "recorded config.json")
                         config = loaded if isinstance(loaded, dict) else None
+                        problems += cfg_problems
                     except ValueError:
                         pass
                 continue
@@ -147,8 +169,14 @@ class SnapshotStore:
         withheld = {w["field"]: FileEvidence(w["field"], "omitted", w.get("size"), w.get("sha256"), None,
                                              w.get("normalized_sha256"))
                     for w in manifest.get("withheld_fields", [])}
-        return evidence_from_info(target, "snapshot", kind, revision, info, tuple(files), config, withheld,
-                                  manifest.get("provenance") or {})
+        provenance = manifest.get("provenance") if isinstance(manifest.get("provenance"), dict) else {}
+        ev = evidence_from_info(target, "snapshot", kind, revision, info, tuple(files), config, withheld,
+                                finite(provenance))
+        if problems:
+            from dataclasses import replace
+            from scanner.evidence import SourceIssue
+            ev = replace(ev, issues=ev.issues + tuple(SourceIssue("field-malformed", p) for p in problems))
+        return ev
 
     def _file(self, cdir: Path, entry: Mapping[str, Any]) -> FileEvidence:
         path = entry["path"]
@@ -157,15 +185,13 @@ class SnapshotStore:
             status = "omitted" if status == "ok" else status
         text = None
         if status == "ok":
-            fpath = cdir / "files" / path
-            try:
-                if fpath.resolve().is_relative_to(cdir.resolve()):
-                    data = fpath.read_bytes()
-                    from scanner.sources.files import file_evidence
-                    return file_evidence(path, data)
-            except OSError as exc:
-                return FileEvidence(path, "error", entry.get("size"), error=str(exc))
-            return FileEvidence(path, "error", entry.get("size"), error="recorded file missing")
+            if not isinstance(path, str) or not path or ".." in path.split("/") or path.startswith("/"):
+                return FileEvidence(str(path)[:200], "error",
+                                    error="recorded file name is not a path in the repository")
+            fe = read_file_evidence(cdir / "files" / path, path, root=cdir)
+            if fe.status == "error" and not (cdir / "files" / path).exists():
+                return FileEvidence(path, "error", entry.get("size"), error="recorded file missing")
+            return fe
         return FileEvidence(path, status, entry.get("size"), entry.get("sha256"), entry.get("git_oid"),
                             entry.get("normalized_sha256"), text, entry.get("error"))
 
@@ -177,6 +203,8 @@ class SnapshotStore:
              kind: str = "model", withhold: frozenset[str] = frozenset(), provenance: Mapping[str, Any] | None = None
              ) -> None:
         sha = info["sha"]
+        if not is_sha(sha):
+            raise ValueError(f"{repo_id}: commit id {str(sha)[:60]!r} is not 40 hex digits; not used as a path")
         rdir = self.repo_dir(repo_id, kind)
         cdir = rdir / sha
         info = thaw(info)
@@ -222,7 +250,9 @@ class SnapshotStore:
     def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
         path = self.root / "missing.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data, _ = _read_json(path)
+            if not isinstance(data, dict):
+                raise ValueError
         except (OSError, ValueError):
             data = {"models": {}, "datasets": {}}
         data.setdefault("models" if kind == "model" else "datasets", {})[repo_id] = {
@@ -246,7 +276,8 @@ def evidence_from_info(target: str, source: str, kind: str, revision: str | None
     raw_siblings = info.get("siblings")
     for s in raw_siblings if isinstance(raw_siblings, list) else ():
         if isinstance(s, dict) and isinstance(s.get("rfilename"), str):
-            lfs = s["lfs"] if isinstance(s.get("lfs"), dict) else {}
+            lfs = s.get("lfs")
+            lfs = lfs if isinstance(lfs, dict) else {}
             siblings.append(Sibling(s["rfilename"], s.get("size"), s.get("blobId"), lfs.get("sha256")))
     card = info.get("cardData")
     cfg = config if config is not None else (info.get("config") if isinstance(info.get("config"), dict) else None)

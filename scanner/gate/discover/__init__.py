@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from scanner.gate.discover.ids import hub_model_id
 from scanner.gate.discover.ignore import Skipped
-from scanner.gate.discover.reference import KINDS, DiscoveryError, Reference
+from scanner.gate.discover.reference import KINDS, DiscoveryError, FileProblem, Reference
 from scanner.gate.discover.registry import REGISTRY, DiscoveryKind, DiscoveryKinds
 from scanner.gate.discover.walk import discover, display_path, iter_files
 
-__all__ = ["KINDS", "REGISTRY", "DiscoveryError", "DiscoveryKind", "DiscoveryKinds", "Reference", "discover",
-           "Skipped", "display_path", "hub_model_id", "iter_files"]
+__all__ = ["KINDS", "REGISTRY", "DiscoveryError", "DiscoveryKind", "DiscoveryKinds", "FileProblem", "Reference",
+           "Skipped", "discover", "display_path", "hub_model_id", "iter_files"]

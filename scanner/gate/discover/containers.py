@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from scanner.gate.discover.manifest import is_manifest_doc, manifest_references
-from scanner.gate.discover.reference import Reference
+from scanner.card import CardError, compose_all_bounded
+from scanner.gate.discover.reference import FileProblem, Reference, note_problem
 from scanner.gate.discover.words import MODEL_ENV, REVISION_ENV, Found, Tok, commands, resolve, scalar_tokens
 
 MAX_YAML_NODES = 200_000
@@ -19,10 +20,18 @@ def matches(name: str) -> bool:
     return name.endswith((".yaml", ".yml"))
 
 
+GATED_KEYS = ("command", "args", "entrypoint", "env", "environment")
+
+
 def yaml_refs(text: str, file: str, base: Path) -> list[Reference]:
     try:
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
+        docs = compose_all_bounded(text, MAX_YAML_NODES)
+    except CardError as exc:
+        # Bounded in nodes, aliases and depth: a file past them may hide a model; a finding at it.
+        raise FileProblem(file, f"not read: {exc}") from None
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):      # libyaml's own depth limit: refused, like ours
+            raise FileProblem(file, "not read: YAML nested deeper than the parser allows") from None
         return []          # not our file to judge: a deployment file that does not parse is someone else's error
     refs: list[Reference] = []
     for doc in docs:
@@ -93,16 +102,24 @@ def _yaml_doc_refs(doc: yaml.Node, kind: str, file: str, base: Path) -> list[Ref
         seen.add(id(node))
         budget[0] -= 1
         if isinstance(node, yaml.MappingNode):
-            entries = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-            if any(k in entries for k in ("command", "args", "entrypoint", "env", "environment")):
+            # Every value of a key set twice is read (both are gated), and the repeat is a finding.
+            entries: dict[str, list[yaml.Node]] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in entries and k.value in GATED_KEYS:
+                        note_problem(FileProblem(file, f"key '{k.value}' is set twice in one {kind} mapping (line "
+                                                       f"{k.start_mark.line + 1}); both values are gated",
+                                                 k.start_mark.line + 1, kind))
+                    entries.setdefault(k.value, []).append(v)
+            if any(k in entries for k in GATED_KEYS):
                 words: list[Tok] = []
                 for key in ("entrypoint", "command", "args"):
-                    if key in entries:
-                        words.extend(_seq_or_scalar_tokens(entries[key]))
+                    for value in entries.get(key, ()):
+                        words.extend(_seq_or_scalar_tokens(value))
                 found, revision = commands(words, kind)
                 for key in ("env", "environment"):
-                    if key in entries:
-                        for name, tok in _env_pairs(entries[key]):
+                    for value in entries.get(key, ()):
+                        for name, tok in _env_pairs(value):
                             if name in MODEL_ENV:
                                 found.append(Found(tok.text, tok, kind, name))
                             elif name in REVISION_ENV and tok.text:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from scanner.gate.discover.ids import hub_model_id
-from scanner.gate.discover.reference import Reference
+from scanner.gate.discover.reference import FileProblem, Reference, note_problem
 
 
 def matches(name: str) -> bool:
@@ -28,6 +28,11 @@ def python_refs(text: str, file: str, base: Path) -> list[Reference]:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
+        return _python_regex(text, file, base)
+    except (RecursionError, MemoryError):
+        # An expression nested past the parser's limits: read by pattern, and say that it was.
+        note_problem(FileProblem(file, "Python nested too deeply to parse; model ids were looked for by pattern only",
+                                 1, "python"))
         return _python_regex(text, file, base)
     refs: list[Reference] = []
     for node in ast.walk(tree):

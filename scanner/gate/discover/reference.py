@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -40,3 +42,36 @@ class Reference:
         out.update(self.extra)
         return out
 
+
+
+class FileProblem(Exception):
+    """A deployment file that could not be read or parsed in full (not a regular file, over its
+    budget, nested too deep, a key set twice): a review-level finding at that file, while the rest
+    of the tree is still decided. str() is the one-line reason."""
+
+    def __init__(self, file: str, message: str, line: int = 1, kind: str = ""):
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.kind = kind
+
+
+_NOTED: contextvars.ContextVar[list[FileProblem] | None] = contextvars.ContextVar("modelscan_file_problems",
+                                                                                   default=None)
+
+
+def note_problem(problem: FileProblem) -> None:
+    """Record a problem with the file being read while its references are still kept (a parser
+    calls this; `discover` collects them). Without a collector the problem is raised."""
+    noted = _NOTED.get()
+    if noted is None:
+        raise problem
+    noted.append(problem)
+
+
+def collecting(into: list[FileProblem]) -> contextvars.Token:
+    return _NOTED.set(into)
+
+
+def stop_collecting(token: contextvars.Token) -> None:
+    _NOTED.reset(token)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from scanner.gate.discover.reference import DiscoveryError, Reference
+from scanner.gate.discover.reference import DiscoveryError, FileProblem, Reference, collecting, stop_collecting
 from scanner.gate.discover import registry
 from scanner.gate.discover.ignore import Excludes, GitIgnore, Skipped, git_root
 from scanner.gate.discover.registry import DiscoveryKind, DiscoveryKinds
@@ -78,31 +78,63 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, root: Path | None) -> str | None:
+    """The file's text (None: binary); FileProblem when it is not a regular file inside `root`, or
+    over the budget (a deployment file that big may still name a model)."""
+    from scanner.sources.files import ReadRefused, read_regular
+
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DiscoveryError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        data = read_regular(path, MAX_FILE_BYTES, root)
+    except ReadRefused as exc:
+        raise FileProblem(display_path(path), f"not read: {exc}") from None
     if b"\0" in data[:8192]:
         return None
     return data.decode("utf-8", errors="replace")
 
 
-def discover(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None, *, gitignore: bool = True,
+def discover(paths: Iterable[str | Path], kinds: DiscoveryKinds | None = None,
+             problems: list[FileProblem] | None = None, *, gitignore: bool = True,
              exclude: Iterable[str] = (), skipped: Skipped | None = None) -> list[Reference]:
     """Every model reference under `paths`, in file order then line order (see iter_files for
-    what is left out)."""
+    what is left out).
+
+    A file that cannot be read or parsed in full (not a regular file, a link out of the tree, over
+    the size budget, nested too deep, a gated key set twice) is a FileProblem: appended to
+    `problems` while the rest is read, or raised as a DiscoveryError when no list is given."""
     refs: list[Reference] = []
     seen_files: set[Path] = set()
-    for path, kind in iter_files(paths, kinds, gitignore=gitignore, exclude=exclude, skipped=skipped):
-        real = path.resolve()
+    noted: list[FileProblem] = []
+    for root, path, kind in _with_roots(paths, kinds, gitignore=gitignore, exclude=exclude, skipped=skipped):
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            real = path
         if real in seen_files:
             continue
         seen_files.add(real)
-        text = _read(path)
-        if text is None:
-            continue
-        refs.extend(kind.parse(text, display_path(path), path.parent))
+        token = collecting(noted)
+        try:
+            text = _read(path, root)
+            if text is not None:
+                refs.extend(kind.parse(text, display_path(path), path.parent))
+        except FileProblem as exc:
+            noted.append(exc)
+        except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+            noted.append(FileProblem(display_path(path), f"could not be parsed ({type(exc).__name__})", 1, kind.name))
+        finally:
+            stop_collecting(token)
+    if noted and problems is None:
+        first = noted[0]
+        raise DiscoveryError(f"{first.file}:{first.line}: {first}")
+    if problems is not None:
+        problems.extend(noted)
     return refs
+
+
+def _with_roots(paths: Iterable[str | Path], kinds: DiscoveryKinds | None, *, gitignore: bool = True,
+                exclude: Iterable[str] = (), skipped: Skipped | None = None):
+    """(the tree a file was found in or None, file, kind): links may not point out of their tree."""
+    for p in paths:
+        root = Path(p) if Path(p).is_dir() else None
+        for path, kind in iter_files([p], kinds, gitignore=gitignore, exclude=exclude, skipped=skipped):
+            yield root, path, kind
