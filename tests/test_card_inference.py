@@ -387,6 +387,7 @@ def test_text_readers_stay_fast_on_a_large_hostile_body(kb):
 def test_parents_named_in_the_text_are_fetched_from_the_hub(tmp_path, kb):
     from hubserver import FakeHub
 
+    from scanner.fetchplan import card_text_needed
     from scanner.sources.hub import HubSettings, HubSource
 
     recipe = ("---\nlicense: apache-2.0\n---\n# Merge\n```yaml\nmodels:\n  - model: acme/base-a\n  - model: acme/coder-b\n"
@@ -399,7 +400,7 @@ def test_parents_named_in_the_text_are_fetched_from_the_hub(tmp_path, kb):
         hub.add_repo("quant/coder-b-GGUF", {"config": {"model_type": "llama"}},
                      {"README.md": "# GGUF\n\nOriginal model: [coder](https://huggingface.co/acme/coder-b)\n"})
         source = HubSource(HubSettings(read_timeout=5, deadline=20, attempts=2, backoff=0.05),
-                           cache_dir=tmp_path / "c", token=False, endpoint=hub.url)
+                           cache_dir=tmp_path / "c", token=False, endpoint=hub.url, needs_card=card_text_needed)
         scanner = Scanner(source, kb, load_policy("default"), NOW, local=LocalSource())
         merged = scanner.scan_one("acme/merged")
         quant = scanner.scan_one("quant/coder-b-GGUF")
