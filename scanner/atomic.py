@@ -6,25 +6,27 @@ A failure at any point leaves the previous file as it was. Every write is redact
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 from scanner.redact import redact_bytes
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, parent_exists: bool = False) -> None:
+    """`parent_exists`: the folder is known to be there (the metadata cache writes three files a
+    model into a folder it made once), so no mkdir is tried."""
     path = Path(path)
     data = redact_bytes(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    if not parent_exists:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
-        if path.exists():
-            try:
-                os.chmod(tmp, path.stat().st_mode & 0o777)
-            except OSError:
-                pass
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        except OSError:
+            pass                     # a new file: the default mode
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -41,17 +40,7 @@ def _dump(obj: Any, indent: int | None = 1) -> bytes:
 
 def _write(path: Path, data: bytes) -> None:
     """write_atomic for a folder known to exist (the metadata cache writes three files a model)."""
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data, parent_exists=True)
 
 
 def _read_json(path: Path, what: str | None = None) -> tuple[Any, list[str]]:
