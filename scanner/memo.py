@@ -5,7 +5,9 @@ correctness, depends on it: an entry that is missing, unreadable or damaged is a
 folder that cannot be written is not used.
 
 It lives beside the metadata cache (`$MODELSCAN_CACHE/.derived`, else
-`$HF_HOME/modelscan/derived`), so the Action's cache keeps it too; MODELSCAN_NO_MEMO=1 turns it off.
+`$HF_HOME/modelscan/derived`). It is off unless MODELSCAN_MEMO=1: the parsed knowledge base decides
+verdicts, and a gate must not take it from a folder that something else (a restored CI cache, another
+user) may have written; a developer's own machine may turn it on for faster start-up.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scanner import __version__
 
 
 def root() -> Path | None:
-    if os.environ.get("MODELSCAN_NO_MEMO"):
+    if os.environ.get("MODELSCAN_MEMO") != "1" or os.environ.get("MODELSCAN_NO_MEMO"):
         return None
     if os.environ.get("MODELSCAN_CACHE"):
         return Path(os.environ["MODELSCAN_CACHE"]) / ".derived"

@@ -18,7 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def memo_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSCAN_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("MODELSCAN_NO_MEMO", raising=False)
+    monkeypatch.setenv("MODELSCAN_MEMO", "1")
     return tmp_path / "cache" / ".derived"
+
+
+def test_the_memo_is_off_unless_asked_for(monkeypatch, tmp_path):
+    """The knowledge base decides verdicts: a gate does not read it from a writable cache by default."""
+    from scanner import memo
+
+    monkeypatch.setenv("MODELSCAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("MODELSCAN_MEMO", raising=False)
+    assert memo.root() is None
+    monkeypatch.setenv("MODELSCAN_MEMO", "1")
+    assert memo.root() == tmp_path / "cache" / ".derived"
 
 
 def test_knowledge_base_from_the_memo_is_the_same(memo_dir, tmp_path):
