@@ -56,15 +56,48 @@ def held_tokens() -> tuple[str, ...]:
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """`text` with URL userinfo, held and given tokens, token-shaped words and bearer values masked."""
+    """`text` with URL userinfo, held and given tokens, token-shaped words and bearer values masked.
+
+    Each shape is looked for only where it can occur, with the same patterns: a URL userinfo
+    ends at an `@` and lies within one line (neither part may hold whitespace), a token starts
+    with `hf_`, a bearer value follows the word "bearer". A 12 MB report with no `@` and no
+    `hf_` is scanned by `in` tests in C instead of three regular expressions over every byte."""
     if not text:
         return text
     for secret in tuple(s for s in secrets if s and len(s) >= _MIN_SECRET) + held_tokens():
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
-    text = _HF_TOKEN.sub(MASK, text)
-    return _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    if "@" in text and "://" in text:
+        text = _sub_userinfo(text)
+    if "hf_" in text:
+        text = _HF_TOKEN.sub(MASK, text)
+    if "bearer" in text.lower():        # (a case-insensitive search is several times slower)
+        text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    return text
+
+
+def _sub_userinfo(text: str) -> str:
+    """_USERINFO applied to the lines that hold an `@` (a match cannot span lines, and a line
+    start is a word boundary as it is in the whole text)."""
+    spans: list[tuple[int, int]] = []
+    at = text.find("@")
+    while at != -1:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end == -1 else end
+        spans.append((start, end))
+        at = text.find("@", end)
+    out, pos = [], 0
+    for start, end in spans:
+        line = text[start:end]
+        if "://" in line:
+            out.append(text[pos:start])
+            out.append(_USERINFO.sub(lambda m: m.group(1) + MASK + "@", line))
+            pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def redact_bytes(data: bytes) -> bytes:

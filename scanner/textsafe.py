@@ -32,7 +32,13 @@ ZWSP = "\u200b"
 
 def encodable(text: str) -> str:
     """`text` with lone surrogates replaced by U+FFFD (they cannot be written as UTF-8)."""
-    return _SURROGATE.sub("\ufffd", text)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")                 # in C, and much faster than the search when none is there
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def strip_controls(text: str, keep_newlines: bool = False) -> str:

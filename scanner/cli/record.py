@@ -37,7 +37,7 @@ def record(targets, out, no_lineage, no_datasets, withhold_known, timeout, deadl
     try:
         store = SnapshotStore(out, create=True)
         from scanner.fetchplan import card_text_needed
-        source = HubSource(HubSettings(read_timeout=timeout, deadline=deadline), cache_dir=out,
+        source = HubSource(HubSettings(read_timeout=timeout, deadline=deadline), store=store,
                            needs_card=card_text_needed)
     except (OSError, TargetError) as exc:
         raise fail(f"cannot use {out} as a snapshot: {exc}") from None

@@ -33,7 +33,8 @@ from scanner.sources.files import file_evidence
 from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe
 from scanner.sources.interface import Source
 from scanner.sources.shapes import hub_info, is_sha, load_json
-from scanner.sources.snapshot import CorruptRecord, MetadataCache, SnapshotStore, evidence_from_info
+from scanner.sources.metacache import MetadataCache
+from scanner.sources.snapshot import CorruptRecord, SnapshotStore, evidence_from_info
 from scanner.targets import Target, TargetError
 
 __all__ = ["HubSettings", "HubSource", "RETRY_STATUSES", "default_cache_dir", "info_to_json"]
@@ -79,7 +80,10 @@ class HubSource(Source):
 
     def __init__(self, settings: HubSettings | None = None, cache_dir: Path | None = None,
                  token: str | None | bool = None, offline: bool | None = None, endpoint: str | None = None,
-                 use_cache: bool = True, needs_card: CardRule | None = None, transport: Transport | None = None):
+                 use_cache: bool = True, needs_card: CardRule | None = None, transport: Transport | None = None,
+                 store: SnapshotStore | None = None):
+        """`store`: write what is fetched into this snapshot (`modelscan record`) instead of the
+        metadata cache, and reuse what it already holds."""
         # Keep the client from calling home on import (its agent-registry side request goes to
         # huggingface.co whatever endpoint is passed): a compliance gate makes only the requests it needs.
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -103,9 +107,9 @@ class HubSource(Source):
         self._token_rejected = False
         self.needs_card = needs_card
         self.transport = transport or Transport(self.settings.transport(), secrets=lambda: (self._token or "",))
-        self.cache: SnapshotStore | None = None
+        self.cache: MetadataCache | SnapshotStore | None = store
         self.cache_problem: str | None = None
-        if use_cache:
+        if use_cache and store is None:
             try:
                 self.cache = MetadataCache(cache_dir or default_cache_dir(), create=True)
             except (OSError, TargetError) as exc:
@@ -344,7 +348,7 @@ class HubSource(Source):
         return tuple(c for c in ranked[:3] if difflib.SequenceMatcher(None, repo_id.lower(), c.lower()).ratio() > 0.5)
 
 
-def _cache_load(cache: SnapshotStore, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence | None:
+def _cache_load(cache: MetadataCache | SnapshotStore, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence | None:
     """A cached entry, or None (a damaged one is a miss: it is fetched again and rewritten)."""
     try:
         return cache.load(raw, repo_id, revision, kind)
@@ -352,7 +356,7 @@ def _cache_load(cache: SnapshotStore, raw: str, repo_id: str, revision: str | No
         return None
 
 
-def _remember_ref(cache: SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
+def _remember_ref(cache: MetadataCache | SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
     try:
         cache.set_ref(repo_id, revision, sha, kind)
     except OSError:

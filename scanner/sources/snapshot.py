@@ -1,8 +1,7 @@
 """Recorded snapshots (docs/snapshot.md): read them with no network, write them from Hub scans.
 
-The same layout serves as the Hub source's metadata cache: model_info is never cached
-by huggingface_hub, and a commit sha is immutable, so what was seen at a sha can be
-reused by repeated and offline scans.
+The Hub source's metadata cache (scanner/sources/metacache.py) keeps the same records in one
+file per repository instead of a folder per commit.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from scanner import TOOL_NAME, __version__
 from scanner.atomic import write_atomic
@@ -55,6 +54,33 @@ def _read_json(path: Path, what: str | None = None) -> tuple[Any, list[str]]:
 
 class CorruptRecord(TargetError):
     """A snapshot or cache entry that exists but cannot be read back."""
+
+
+def record_parts(info: Mapping[str, Any], files: list[FileEvidence], withhold: frozenset[str]
+                 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[FileEvidence]]:
+    """What a snapshot or the metadata cache records of one commit: model_info (withheld card
+    fields taken out), the files manifest, the withheld fields' hashes, and the files whose text
+    is kept."""
+    info = dict(thaw(info))
+    withheld_fields: list[dict[str, Any]] = []
+    card = info.get("cardData")
+    if isinstance(card, dict):
+        for fld in sorted(f for f in withhold if f in card and isinstance(card[f], str)):
+            text = card.pop(fld)
+            raw = text.encode("utf-8")
+            withheld_fields.append({"field": fld, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+                                    "normalized_sha256": hashlib.sha256(normalize(text).encode()).hexdigest(),
+                                    "omitted": True})
+    entries: list[dict[str, Any]] = []
+    kept: list[FileEvidence] = []
+    for f in files:
+        omitted = f.path in withhold or f.status == "omitted"
+        entries.append({"path": f.path, "status": "ok" if f.status == "omitted" else f.status, "size": f.size,
+                        "sha256": f.sha256, "git_oid": f.git_oid, "normalized_sha256": f.normalized_sha256,
+                        "omitted": omitted, "error": f.error})
+        if f.status == "ok" and f.text is not None and not omitted:
+            kept.append(f)
+    return info, entries, withheld_fields, kept
 
 
 class SnapshotStore:
@@ -137,35 +163,8 @@ class SnapshotStore:
             manifest, more = _read_json(cdir / "files.json", "recorded files.json")
         except (OSError, ValueError):
             return None
-        info, shape_problems = hub_info(raw_info, repo_id, kind)
-        problems += more + shape_problems
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list):
-            raise TypeError("files.json is not an object with a list of files")
-        files = []
-        config = None
-        for entry in manifest.get("files", []):
-            fe = self._file(cdir, entry)
-            if entry["path"] == CONFIG_FILE:
-                if fe.readable:
-                    try:
-                        loaded, cfg_problems = load_json(fe.text or "", "recorded config.json")
-                        config = loaded if isinstance(loaded, dict) else None
-                        problems += cfg_problems
-                    except ValueError:
-                        pass
-                continue
-            files.append(fe)
-        withheld = {w["field"]: FileEvidence(w["field"], "omitted", w.get("size"), w.get("sha256"), None,
-                                             w.get("normalized_sha256"))
-                    for w in manifest.get("withheld_fields", [])}
-        provenance = manifest.get("provenance") if isinstance(manifest.get("provenance"), dict) else {}
-        ev = evidence_from_info(target, "snapshot", kind, revision, info, tuple(files), config, withheld,
-                                finite(provenance))
-        if problems:
-            from dataclasses import replace
-            from scanner.evidence import SourceIssue
-            ev = replace(ev, issues=ev.issues + tuple(SourceIssue("field-malformed", p) for p in problems))
-        return ev
+        return evidence_from_record(target, repo_id, revision, kind, raw_info, manifest, problems + more,
+                                    lambda entry: self._file(cdir, entry))
 
     def _file(self, cdir: Path, entry: Mapping[str, Any]) -> FileEvidence:
         path = entry["path"]
@@ -194,26 +193,10 @@ class SnapshotStore:
         sha = info["sha"]
         if not is_sha(sha):
             raise ValueError(f"{repo_id}: commit id {str(sha)[:60]!r} is not 40 hex digits; not used as a path")
-        rdir = self.repo_dir(repo_id, kind)
-        cdir = rdir / sha
-        info = thaw(info)
-        withheld_fields = []
-        card = info.get("cardData")
-        if isinstance(card, dict):
-            for fld in sorted(f for f in withhold if f in card and isinstance(card[f], str)):
-                text = card.pop(fld)
-                raw = text.encode("utf-8")
-                withheld_fields.append({"field": fld, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
-                                        "normalized_sha256": hashlib.sha256(normalize(text).encode()).hexdigest(),
-                                        "omitted": True})
-        entries = []
-        for f in files:
-            omitted = f.path in withhold or f.status == "omitted"
-            entries.append({"path": f.path, "status": "ok" if f.status == "omitted" else f.status, "size": f.size,
-                            "sha256": f.sha256, "git_oid": f.git_oid, "normalized_sha256": f.normalized_sha256,
-                            "omitted": omitted, "error": f.error})
-            if f.status == "ok" and f.text is not None and not omitted:
-                write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else f.text.encode("utf-8"))
+        cdir = self.repo_dir(repo_id, kind) / sha
+        info, entries, withheld_fields, kept = record_parts(info, files, withhold)
+        for f in kept:
+            write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else (f.text or "").encode("utf-8"))
         cdir.mkdir(parents=True, exist_ok=True)
         _write(cdir / f"{kind}_info.json", _dump(info, self.indent))
         _write(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
@@ -249,12 +232,6 @@ class SnapshotStore:
         write_atomic(path, _dump(data))
 
 
-class MetadataCache(SnapshotStore):
-    """The Hub source's metadata cache: a snapshot layout, written compactly."""
-
-    indent = None
-
-
 def evidence_from_info(target: str, source: str, kind: str, revision: str | None, info: Mapping[str, Any],
                        files: tuple[FileEvidence, ...], config: Mapping[str, Any] | None,
                        withheld: Mapping[str, FileEvidence], provenance: Mapping[str, Any]) -> Evidence:
@@ -279,6 +256,42 @@ def evidence_from_info(target: str, source: str, kind: str, revision: str | None
         library_name=_str(info.get("library_name")), config=freeze(cfg) if cfg else None, siblings=tuple(siblings),
         files=files, withheld_fields=freeze(dict(withheld)), provenance=freeze(dict(provenance)),
         last_modified=info.get("lastModified"))
+
+
+def evidence_from_record(target: str, repo_id: str, revision: str | None, kind: str, raw_info: Any,
+                         manifest: Any, problems: list[str], read_file: Callable[[Mapping[str, Any]], FileEvidence]
+                         ) -> Evidence:
+    """Evidence from a recorded model_info and files manifest (a snapshot's or the metadata
+    cache's); `read_file` gives the FileEvidence of one manifest entry."""
+    info, shape_problems = hub_info(raw_info, repo_id, kind)
+    problems = problems + shape_problems
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list):
+        raise TypeError("files.json is not an object with a list of files")
+    files = []
+    config = None
+    for entry in manifest.get("files", []):
+        fe = read_file(entry)
+        if entry["path"] == CONFIG_FILE:
+            if fe.readable:
+                try:
+                    loaded, cfg_problems = load_json(fe.text or "", "recorded config.json")
+                    config = loaded if isinstance(loaded, dict) else None
+                    problems += cfg_problems
+                except ValueError:
+                    pass
+            continue
+        files.append(fe)
+    withheld = {w["field"]: FileEvidence(w["field"], "omitted", w.get("size"), w.get("sha256"), None,
+                                         w.get("normalized_sha256"))
+                for w in manifest.get("withheld_fields", [])}
+    provenance = manifest.get("provenance") if isinstance(manifest.get("provenance"), dict) else {}
+    ev = evidence_from_info(target, "snapshot", kind, revision, info, tuple(files), config, withheld,
+                            finite(provenance))
+    if problems:
+        from dataclasses import replace
+        from scanner.evidence import SourceIssue
+        ev = replace(ev, issues=ev.issues + tuple(SourceIssue("field-malformed", p) for p in problems))
+    return ev
 
 
 def _str(value: Any) -> str | None:
