@@ -6,6 +6,7 @@ import hashlib
 import math
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -48,7 +49,7 @@ class Policy:
         policy's `repository` key; defaults: configuration yes, approvals no)."""
         return bool((self.raw.get("repository") or {}).get(what, REPOSITORY_DEFAULTS[what]))
 
-    @property
+    @cached_property
     def decision_hash(self) -> str:
         """The hash of the policy without its waivers: what a lock entry is approved under, so a
         waiver added (or removed) later is applied afresh instead of voiding every approval."""
