@@ -10,11 +10,10 @@ import fnmatch
 import functools
 from typing import Any, Iterable, Mapping
 
-import yaml
 
 from scanner import categories
 from scanner.evidence import Evidence
-from scanner.kb import PACKAGE_DIR
+from scanner.kb import data_file
 from scanner.result import Classification, LicenseUse
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pth", ".pt", ".ckpt", ".onnx", ".h5", ".msgpack",
@@ -41,8 +40,7 @@ _MULTIMODAL_MODEL_TYPES = {"mllama": ("text", "image"), "llama4": ("text", "imag
 
 @functools.lru_cache(maxsize=1)
 def _known_releases() -> tuple[Mapping[str, Any], ...]:
-    path = PACKAGE_DIR / "data" / "openness.yaml"
-    return tuple(yaml.safe_load(path.read_text(encoding="utf-8")) or ())
+    return tuple(data_file("openness.yaml") or ())
 
 
 def modalities(ev: Evidence, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:

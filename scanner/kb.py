@@ -29,6 +29,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = PACKAGE_DIR / "schemas"
 
 
+def data_file(name: str) -> Any:
+    """One of the shipped data files, scanner/data/NAME (YAML, read by libyaml when it is there:
+    several times faster than the pure-Python reader, the same values)."""
+    from scanner import compiled
+
+    raw = (PACKAGE_DIR / "data" / name).read_bytes()
+    value = compiled.data_file(name, raw)
+    return yaml.load(raw, Loader=_Loader) if value is compiled.MISS else value
+
+
 def data_dir(name: str) -> Path:
     """licenses/ or policies/: inside the wheel (scanner/_data/NAME) or at the repository root."""
     shipped = PACKAGE_DIR / "_data" / name
@@ -155,7 +165,8 @@ def _index(records: Iterable[LicenseRecord]) -> dict[str, str]:
     return names
 
 
-def load_dir(directory: Path) -> KnowledgeBase:
+def digest_files(directory: Path) -> tuple[str, list[bytes]]:
+    """The knowledge base's digest (file names and bytes, in name order) and each file's bytes."""
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise FileNotFoundError(f"no license records in {directory}")
@@ -165,12 +176,20 @@ def load_dir(directory: Path) -> KnowledgeBase:
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + raw + b"\0")
         raws.append(raw)
-    # The parsed records are memoised by the digest of the files (scanner/memo.py): YAML parsing
-    # was most of a snapshot check's own time.
-    from scanner import memo
+    return digest.hexdigest(), raws
 
-    mkey = memo.key("kb", digest.hexdigest())
-    parsed = memo.get("kb", mkey)
+
+def load_dir(directory: Path) -> KnowledgeBase:
+    files = sorted(directory.glob("*.yaml"))
+    hexdigest, raws = digest_files(directory)
+    # YAML parsing was most of a snapshot check's own time: the shipped records are parsed at build
+    # time (scanner/compiled.py), others may be memoised on disk (scanner/memo.py, opt-in).
+    from scanner import compiled, memo
+
+    parsed: Any = compiled.kb_records(hexdigest, len(files))
+    mkey = memo.key("kb", hexdigest)
+    if parsed is None:
+        parsed = memo.get("kb", mkey)
     if not (isinstance(parsed, list) and len(parsed) == len(files)):
         parsed = [yaml.load(raw, Loader=_Loader) for raw in raws]
         if memo.lossless(parsed):
@@ -179,7 +198,7 @@ def load_dir(directory: Path) -> KnowledgeBase:
     for path, data in zip(files, parsed, strict=True):
         rec = _record_from(data, path.name)
         records[rec.key] = rec
-    return KnowledgeBase(freeze_records(records), "sha256:" + digest.hexdigest(), str(directory),
+    return KnowledgeBase(freeze_records(records), "sha256:" + hexdigest, str(directory),
                          _index(records.values()))
 
 

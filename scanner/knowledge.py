@@ -15,16 +15,15 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
-from scanner.kb import PACKAGE_DIR, KnowledgeBase
+from scanner.kb import PACKAGE_DIR, KnowledgeBase, data_file
 
 DATA = PACKAGE_DIR / "data"
 
 
 @functools.lru_cache(maxsize=8)
 def _data(name: str) -> Any:
-    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    return data_file(name)
 
 
 def shipped_links() -> tuple[Mapping[str, Any], ...]:

@@ -16,7 +16,6 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
-import yaml
 
 from scanner import categories, knowledge
 from scanner.card import as_list
@@ -24,7 +23,7 @@ from scanner.evidence import Evidence, is_license_file
 from scanner.findings import Finding
 from scanner.infer import MAX_BODY, community
 from scanner.infer.parents import TextParent, text_parents
-from scanner.kb import PACKAGE_DIR, KnowledgeBase
+from scanner.kb import KnowledgeBase, data_file
 from scanner.result import LicenseUse, Origin
 
 MAX_DEPTH = 10
@@ -37,7 +36,7 @@ OwnOf = Callable[[Evidence], tuple[LicenseUse, ...]]
 
 @functools.lru_cache(maxsize=1)
 def relations() -> Mapping[str, Mapping[str, Any]]:
-    return yaml.safe_load((PACKAGE_DIR / "data" / "relations.yaml").read_text(encoding="utf-8"))
+    return data_file("relations.yaml")
 
 
 def families(kb: KnowledgeBase | None = None) -> tuple[Mapping[str, Any], ...]:

@@ -15,11 +15,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
 
 from scanner.classify import WEIGHT_SUFFIXES
 from scanner.evidence import Evidence
-from scanner.kb import PACKAGE_DIR, KnowledgeBase
+from scanner.kb import KnowledgeBase, data_file
 from scanner.result import LicenseUse, MofComponent, Openness
 
 CLASSES = ("III", "II", "I")            # from the base class up
@@ -46,7 +45,7 @@ _INTERMEDIATE = re.compile(r"intermediate checkpoint|\bstep\d{3,}|stage\d-step|r
 
 @functools.lru_cache(maxsize=1)
 def _data() -> Mapping[str, Any]:
-    return yaml.safe_load((PACKAGE_DIR / "data" / "mof.yaml").read_text(encoding="utf-8"))
+    return data_file("mof.yaml")
 
 
 def source() -> str:

@@ -6,7 +6,8 @@ and kept as it is: this module replaces only
   license.schema.json   $defs.term, $defs.region
   policy.schema.json    properties.terms (its keys and modes), $defs.context, $defs.region
   report.schema.json    properties.context, $defs.region, the finding code enum, the obligation term enum
-and writes docs/terms.md, the registry as a table.
+and writes docs/terms.md, the registry as a table, and scanner/data/compiled.json, what the
+shipped data files parse to (scanner/compiled.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import copy
 import json
 from typing import Any
 
-from scanner import terms
+from scanner import compiled, terms
 from scanner.findings import rules_for
 from scanner.kb import SCHEMA_DIR
 
@@ -73,6 +74,7 @@ def _outputs() -> dict[Any, str]:
     out: dict[Any, str] = {SCHEMA_DIR / name: render(built[name]) for name in GENERATED}
     if doc_path().parent.is_dir():          # docs/ is in the repository, not in the wheel
         out[doc_path()] = terms_doc()
+    out[compiled.PATH] = compiled.build()
     return out
 
 
@@ -91,9 +93,14 @@ def stale() -> list[str]:
 def write() -> list[str]:
     changed = []
     for path, text in _outputs().items():
-        if _current(path) != text:
+        if _current(path) != text and path != compiled.PATH:
             path.write_text(text, encoding="utf-8")
             changed.append(path.name)
+    # compiled.json last: its policy keys hash the policy schema just written
+    text = compiled.build()
+    if _current(compiled.PATH) != text:
+        compiled.PATH.write_text(text, encoding="utf-8")
+        changed.append(compiled.PATH.name)
     return changed
 
 

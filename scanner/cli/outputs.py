@@ -64,5 +64,5 @@ def write_reports(report, specs: list[ReportSpec]) -> None:
     from scanner.cli.common import render, want_color, write_output
 
     for spec in sorted(specs, key=lambda s: s.path is None):
-        color = want_color(spec.path)
+        color = spec.fmt == "table" and want_color(spec.path)     # only the terminal table has colour
         write_output(render(report, spec.fmt, color=color), spec.path)

@@ -26,6 +26,11 @@ DEFAULT_TERMS = _terms.REGISTRY.default_modes()
 REPOSITORY_DEFAULTS = {"configuration": True, "approvals": False}
 
 
+# Set by scanner.compiled.build() while it loads the shipped policies: the validation keys of
+# those that pass the schema.
+_RECORD_VALID: list[str] | None = None
+
+
 class PolicyError(Exception):
     """A policy that cannot be used; the message is one line naming file, line and key."""
 
@@ -98,15 +103,20 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
         line = yaml_line(root_node, bad) if root_node is not None else None
         raise PolicyError(f"{where}:{line}: {'.'.join(map(str, bad))}: not a finite number" if line
                           else f"{where}: {'.'.join(map(str, bad))}: not a finite number")
-    # A policy that passed this schema before is not checked again (scanner/memo.py): importing
-    # jsonschema was a fifth of a snapshot check.
-    from scanner import memo
+    # A policy that passed this schema before is not checked again: a shipped one at build time
+    # (scanner/compiled.py), others in the opt-in memo (scanner/memo.py). Importing jsonschema was
+    # a fifth of a snapshot check.
+    from scanner import compiled, memo
 
     schema = load_schema("policy.schema.json")
     try:
-        mkey = memo.key("policy", json.dumps(schema, sort_keys=True), json.dumps(data, sort_keys=True))
+        texts = (json.dumps(schema, sort_keys=True), json.dumps(data, sort_keys=True))
     except (TypeError, ValueError):
-        mkey = None
+        texts = None
+    ckey = compiled.sha256("policy", *texts) if texts is not None else None
+    mkey = memo.key("policy", *texts) if texts is not None else None
+    if ckey is not None and _RECORD_VALID is None and compiled.policy_valid(ckey):
+        return
     if mkey is not None and memo.get("policy-valid", mkey) is True:
         return
     from scanner.schemas import jsonschema as _load_jsonschema
@@ -117,6 +127,8 @@ def _validate(data: Any, root_node: yaml.Node | None, where: str) -> None:
     if not errors:
         if mkey is not None:
             memo.put("policy-valid", mkey, True)
+        if ckey is not None and _RECORD_VALID is not None:
+            _RECORD_VALID.append(ckey)
         return
     err = errors[0]
     path = list(err.absolute_path)

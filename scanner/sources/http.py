@@ -25,7 +25,6 @@ to ask for a pause (bounded by max_pause, not charged to the deadline) and a new
 
 from __future__ import annotations
 
-import email.utils
 import random
 import threading
 import time
@@ -242,6 +241,8 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, seconds) if seconds == seconds else None
     except ValueError:
         try:
+            import email.utils          # only for a Retry-After date: not imported by every scan
+
             when = email.utils.parsedate_to_datetime(value)
             return max(0.0, when.timestamp() - time.time())
         except (TypeError, ValueError, OverflowError):
