@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -133,7 +134,14 @@ class KnowledgeBase:
         return self.records.get(key) if key else None
 
     def versions(self, license_id: str) -> list[LicenseRecord]:
-        return [r for r in self.records.values() if r.id == license_id]
+        return list(self._by_id.get(license_id, ()))
+
+    @cached_property
+    def _by_id(self) -> Mapping[str, tuple[LicenseRecord, ...]]:
+        out: dict[str, list[LicenseRecord]] = {}
+        for r in self.records.values():
+            out.setdefault(r.id, []).append(r)
+        return {k: tuple(v) for k, v in out.items()}
 
     def use_policy_of(self, record: LicenseRecord) -> LicenseRecord | None:
         return self.records.get(record.use_policy) if record.use_policy else None

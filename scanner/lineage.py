@@ -252,6 +252,12 @@ def _prose_evidence(body: str, pattern: str, arch: bool, model_type: str) -> str
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _rx(pattern: str) -> re.Pattern[str]:
+    """A family rule's pattern, compiled once (case-insensitive): rules are tried for every model."""
+    return re.compile(pattern, re.I)
+
+
 def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None,
                    kb: KnowledgeBase | None = None) -> list[tuple[Mapping[str, Any], list[str]]]:
     """Families whose evidence matches, one per group (the most specific), each with its evidence.
@@ -274,16 +280,16 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     groups: set[str] = set()
     for fam in families(kb):
         group = fam.get("group") or fam["family"]
-        if group in groups or any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
+        if group in groups or any(_rx(x).search(name) for x in fam.get("exclude") or ()):
             continue
         evidence = []
-        by_name = any(re.search(p, name, re.I) for p in fam.get("name") or ())
+        by_name = any(_rx(p).search(name) for p in fam.get("name") or ())
         if by_name:
             evidence.append(f"repository name '{name}'")
         tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None) or next(
-            (t for t in sorted(tags) for p in fam.get("name") or () if re.search(p, t, re.I)
-             and not any(re.search(x, t, re.I) for x in fam.get("exclude") or ())), None)
-        yields = any(re.search(x, name, re.I) or re.search(x, model_type, re.I) for x in fam.get("tag_yields_to") or ())
+            (t for t in sorted(tags) for p in fam.get("name") or () if _rx(p).search(t)
+             and not any(_rx(x).search(t) for x in fam.get("exclude") or ())), None)
+        yields = any(_rx(x).search(name) or _rx(x).search(model_type) for x in fam.get("tag_yields_to") or ())
         if tag and not (yields and not by_name):
             evidence.append(f"tag '{tag}'")
         arch = bool(model_type) and model_type in (fam.get("model_types") or ())

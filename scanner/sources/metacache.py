@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any, Mapping
@@ -65,6 +66,8 @@ class MetadataCache:
 
     def _read(self, path: Path) -> dict[str, Any]:
         """The record, or an empty one when it is missing, unreadable or not of the documented shape."""
+        if not os.path.lexists(path):          # one stat for a repository not seen yet (a cold gate)
+            return {"refs": {}, "commits": {}}
         try:
             data, _ = load_json(read_regular(path, MAX_RECORD_BYTES), path.name)
         except (ReadRefused, OSError, ValueError):
