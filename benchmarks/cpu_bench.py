@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/cpu_bench.py [--models 1000] [--jobs 12] [--profile]
 
+0. The floor: N bare `model_info` GETs through huggingface_hub's own HTTP session on one thread, the
+   CPU per request (what the HTTP client alone costs on this machine, to read (1) against).
 1. `modelscan gate` over N distinct models against the fake Hub (tests/hubserver.py, in this
    process) with 20 ms per request, cold metadata cache: the gate process's CPU (user + system)
    per model (target <= 2 ms), its wall time and the latency floor (N x 20 ms / workers).
@@ -60,6 +62,30 @@ def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Com
     return proc, time.perf_counter() - t0, child_cpu() - c0
 
 
+BARE = """
+import os, sys, time
+from huggingface_hub.utils import get_session
+url, ids = sys.argv[1], sys.argv[2:]
+s = get_session()
+s.get(url + "/api/models/" + ids[0]).read()
+t = time.process_time()
+for rid in ids:
+    r = s.get(url + "/api/models/" + rid)
+    r.read()
+print(time.process_time() - t)
+"""
+
+
+def bare_gets(url: str, ids: list[str], tmpd: Path) -> float:
+    proc = subprocess.run([sys.executable, "-c", BARE, url, *ids], env=env_for(url, tmpd / "bare"),
+                          capture_output=True, text=True)
+    try:
+        return float(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print("    bare GETs failed: " + proc.stderr.strip()[-300:])
+        return float("nan")
+
+
 def group_of(filename: str) -> str:
     if "site-packages/" in filename:
         return filename.split("site-packages/")[1].split("/")[0].split(".")[0]
@@ -115,11 +141,18 @@ def main() -> int:
         run(py + ["--version"], env_for(hub.url, tmpd / "warm"), repo)
         _, _, ver_cpu = run(py + ["--version"], env_for(hub.url, tmpd / "warm"), repo)
 
+        # 0. the floor: the same number of bare GETs through huggingface_hub's own HTTP session, in a
+        #    child process (its start-up subtracted), so the gate's figure can be read against the client
+        floor_cpu = bare_gets(hub.url, ids, tmpd)
+        hub.reset_log()
+        print(f"scanner from {TREE}; fake Hub: {LATENCY * 1000:.0f} ms per request; {n} models; --jobs {args.jobs}")
+        print(f"[0] huggingface_hub session, {n} bare model_info GETs on one thread: CPU {floor_cpu / n * 1000:.2f} ms "
+              "per request (the HTTP client alone, start-up excluded)")
+
         # 1. the gate, cold cache, whole process
         argv = py + ["gate", "--jobs", str(args.jobs), "-f", "json", "-o", str(tmpd / "out.json")]
         proc, wall, cpu = run(argv, env_for(hub.url, tmpd / "home1"), repo)
         floor = n * LATENCY / args.jobs
-        print(f"scanner from {TREE}; fake Hub: {LATENCY * 1000:.0f} ms per request; {n} models; --jobs {args.jobs}")
         print(f"[1] gate, cold cache, whole process: CPU {cpu:.2f} s = {cpu / n * 1000:.2f} ms per model "
               f"(target <= 2 ms; start-up alone {ver_cpu * 1000:.0f} ms), wall {wall:.2f} s "
               f"(latency floor {floor:.2f} s), {hub.count()} Hub requests, exit {proc.returncode}")
