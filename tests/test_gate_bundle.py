@@ -30,11 +30,17 @@ def manifest(*models: str) -> str:
     return "version: 1\ndeployments:\n  - name: prod\n    models:\n" + "".join(f"      - {m}\n" for m in models)
 
 
-def cli(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELSCAN_", "INPUT_"))}
-    env.update(PYTHONPATH=str(ROOT), MODELSCAN_NOW=NOW, CI="true", HF_HUB_OFFLINE="1", HF_HOME=str(repo.parent / "hf"),
-               MODELSCAN_CACHE=str(repo.parent / "cache"))
-    proc = subprocess.run([sys.executable, "-m", "scanner", *args, "--snapshot", str(EXAMPLES)], cwd=repo, env=env,
+def cli(repo: Path, *args: str, hub: str | None = None) -> subprocess.CompletedProcess:
+    """The CLI in `repo`, on the example snapshot, or with `hub` on that (fake) Hub."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "MODELSCAN_", "INPUT_"))}
+    env.update(PYTHONPATH=str(ROOT), MODELSCAN_NOW=NOW, CI="true", HF_HOME=str(repo.parent / "hf"),
+               MODELSCAN_CACHE=str(repo.parent / "cache"), HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1")
+    if hub:
+        env["HF_ENDPOINT"] = hub
+    else:
+        env["HF_HUB_OFFLINE"] = "1"
+    source = ("--timeout", "5", "--deadline", "30") if hub else ("--snapshot", str(EXAMPLES))
+    proc = subprocess.run([sys.executable, "-m", "scanner", *args, *source], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
@@ -178,6 +184,38 @@ def test_the_bundle_of_the_models_deployed_now_must_match_the_recorded_one(locke
     rep = report(cli(repo, "gate", "--locked", "--fail-on", "deny", "-f", "json"))
     assert not stale(rep) and rep["configuration"]["bundle"]["locked"]["status"] == "current"
     assert QWEN in {m["model"] for m in json.loads((repo / "compliance" / "obligations.json").read_text())["models"]}
+
+
+def test_license_texts_in_the_bundle_and_a_changed_notice_file_on_the_hub(tmp_path):
+    from conftest import reference_text
+    from hubserver import FakeHub
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "modelscan.yaml").write_text(manifest("acme/apache-model"))
+    info = {"cardData": {"license": "apache-2.0"}}
+    texts = {"LICENSE": reference_text("apache-2.0.LICENSE.txt"), "NOTICE": "Example Model\nCopyright 2025 Example Labs\n"}
+    with FakeHub() as hub:
+        old_sha = hub.add_repo("acme/apache-model", info, texts)
+        proc = cli(repo, "lock", "--bundle", "compliance", hub=hub.url)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        files = folder(repo / "compliance")
+        assert files["licenses/acme_apache-model/acme_apache-model__LICENSE"] == texts["LICENSE"].encode()
+        assert "Copyright 2025 Example Labs" in files["NOTICE"].decode()
+        assert json.loads((repo / "modelscan.lock").read_text())["bundle"]["digest"] == spelled_out_digest(files)
+        rep = report(cli(repo, "gate", "--locked", "-f", "json", hub=hub.url))
+        assert rep["configuration"]["bundle"]["locked"]["status"] == "current" and not stale(rep)
+
+        # the model's NOTICE changes in a new commit: license drift, and the bundle says what it changes
+        new_sha = hub.add_repo("acme/apache-model", info, {**texts, "NOTICE": "Example Model\nCopyright 2026 Other\n"})
+        proc = cli(repo, "gate", "--locked", "-f", "json", hub=hub.url)
+    assert proc.returncode == 1
+    rep = report(proc)
+    [finding] = stale(rep)
+    assert finding["evidence"]["files"]["changed"] == [
+        "NOTICE", "OBLIGATIONS.md", "licenses/acme_apache-model/acme_apache-model__NOTICE", "obligations.json"]
+    assert finding["evidence"]["models"]["changed"] == [f"acme/apache-model@{old_sha[:12]} -> acme/apache-model@{new_sha[:12]}"]
+    assert "license-drift" in {f["code"] for r in rep["results"] for f in r["findings"]}
 
 
 def test_fail_closed_on_bad_folders_and_undecidable_models(locked):
