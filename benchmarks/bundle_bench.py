@@ -67,7 +67,8 @@ def main() -> int:
         t4 = time.perf_counter()
         read = read_bundle(out)
         recorded = LockedBundle("compliance", digest(files), file_hashes(files))
-        status, findings = check(recorded, "compliance", "modelscan.lock", read.exists, read.files, read.problems, files)
+        status, findings = check(recorded, "compliance", "modelscan.lock", read.exists, read.files, read.problems,
+                                 files)
         t5 = time.perf_counter()
         (out / "NOTICE").write_bytes(files["NOTICE"] + b"x")
         read = read_bundle(out)

@@ -194,7 +194,8 @@ def test_license_texts_in_the_bundle_and_a_changed_notice_file_on_the_hub(tmp_pa
     repo.mkdir()
     (repo / "modelscan.yaml").write_text(manifest("acme/apache-model"))
     info = {"cardData": {"license": "apache-2.0"}}
-    texts = {"LICENSE": reference_text("apache-2.0.LICENSE.txt"), "NOTICE": "Example Model\nCopyright 2025 Example Labs\n"}
+    texts = {"LICENSE": reference_text("apache-2.0.LICENSE.txt"),
+             "NOTICE": "Example Model\nCopyright 2025 Example Labs\n"}
     with FakeHub() as hub:
         old_sha = hub.add_repo("acme/apache-model", info, texts)
         proc = cli(repo, "lock", "--bundle", "compliance", hub=hub.url)
@@ -214,7 +215,8 @@ def test_license_texts_in_the_bundle_and_a_changed_notice_file_on_the_hub(tmp_pa
     [finding] = stale(rep)
     assert finding["evidence"]["files"]["changed"] == [
         "NOTICE", "OBLIGATIONS.md", "licenses/acme_apache-model/acme_apache-model__NOTICE", "obligations.json"]
-    assert finding["evidence"]["models"]["changed"] == [f"acme/apache-model@{old_sha[:12]} -> acme/apache-model@{new_sha[:12]}"]
+    assert finding["evidence"]["models"]["changed"] == [
+        f"acme/apache-model@{old_sha[:12]} -> acme/apache-model@{new_sha[:12]}"]
     assert "license-drift" in {f["code"] for r in rep["results"] for f in r["findings"]}
 
 
