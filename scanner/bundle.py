@@ -220,31 +220,44 @@ def changes(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, list[st
 
 def model_changes(old: bytes | None, new: bytes | None) -> dict[str, list[str]]:
     """Models added, removed and changed between two obligations.json (empty lists when either
-    cannot be read as one): a model is named by id, with its revision where it has one."""
-    def entries(data: bytes | None) -> dict[str, list[str]] | None:
+    cannot be read as one): a model is named by id, with its revision where it has one; a changed
+    one also says what changed (another revision, the verdict, or which parts of its entry)."""
+    def entries(data: bytes | None) -> dict[str, list[dict[str, Any]]] | None:
         try:
             doc = json.loads(data) if data is not None else None
         except ValueError:
             return None
         if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
             return None
-        out: dict[str, list[str]] = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for m in doc["models"]:
             if isinstance(m, dict):
-                name = str(m.get("model"))
-                rev = str(m["revision"])[:12] if m.get("revision") else ""
-                out.setdefault(name, []).append(json.dumps(m, sort_keys=True) + "\0" + rev)
+                out.setdefault(str(m.get("model")), []).append(m)
         return out
+
+    def named(name: str, rows: list[dict[str, Any]]) -> str:
+        revs = sorted({str(r["revision"])[:12] for r in rows if r.get("revision")})
+        return f"{name}@{','.join(revs)}" if revs else name
+
+    def changed(name: str, was: list[dict[str, Any]], now: list[dict[str, Any]]) -> str:
+        before, after = named(name, was), named(name, now)
+        if before != after:
+            return f"{before} -> {after}"
+        keys = sorted({k for x in was + now for k in x}
+                      - {k for k in {k for x in was + now for k in x}
+                         if [x.get(k) for x in was] == [y.get(k) for y in now]})
+        if keys == ["verdict"]:
+            return f"{after} (verdict {', '.join(str(x.get('verdict')) for x in was)} -> " \
+                   f"{', '.join(str(y.get('verdict')) for y in now)})"
+        return f"{after} ({', '.join(keys) or 'entries'})"
 
     a, b = entries(old), entries(new)
     if a is None or b is None:
         return {"added": [], "removed": [], "changed": []}
 
-    def named(name: str, rows: list[str]) -> str:
-        revs = sorted({r.rsplit("\0", 1)[1] for r in rows} - {""})
-        return f"{name}@{','.join(revs)}" if revs else name
+    def key(rows: list[dict[str, Any]]) -> list[str]:
+        return sorted(json.dumps(r, sort_keys=True) for r in rows)
 
     return {"added": sorted(named(n, b[n]) for n in b if n not in a),
             "removed": sorted(named(n, a[n]) for n in a if n not in b),
-            "changed": sorted(f"{named(n, a[n])} -> {named(n, b[n])}" if named(n, a[n]) != named(n, b[n])
-                              else named(n, b[n]) for n in b if n in a and sorted(a[n]) != sorted(b[n]))}
+            "changed": sorted(changed(n, a[n], b[n]) for n in b if n in a and key(a[n]) != key(b[n]))}

@@ -186,6 +186,32 @@ def test_the_bundle_of_the_models_deployed_now_must_match_the_recorded_one(locke
     assert QWEN in {m["model"] for m in json.loads((repo / "compliance" / "obligations.json").read_text())["models"]}
 
 
+def test_a_waiver_added_later_keeps_the_approval_but_the_bundle_names_the_new_verdict(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "modelscan.yaml").write_text(manifest(QWEN))
+    policy = "version: 1\nname: org\nextends: default\nwaivers: []\n"
+    (repo / "org.yaml").write_text(policy)
+    assert cli(repo, "lock", "--policy", "org.yaml", "--bundle", "compliance", "--fail-on", "never").returncode == 0
+    entry = json.loads((repo / "modelscan.lock").read_text())["models"][QWEN]
+    assert entry["verdict"] == "review"
+    (repo / "org.yaml").write_text(policy.replace("waivers: []", f"""waivers:
+  - model: {QWEN}
+    revision: {entry['revision']}
+    verdict: allow
+    reason: read by legal (LEGAL-1)
+    owner: legal@example.com
+    expires: 2027-05-01"""))
+    proc = cli(repo, "gate", "--locked", "--policy", "org.yaml", "-f", "json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report(proc)
+    qwen = next(r for r in rep["results"] if r["repo_id"] == QWEN)
+    assert qwen["verdict"] == "allow" and "approval-stale" not in {f["code"] for f in qwen["findings"]}
+    [finding] = stale(rep)
+    assert finding["evidence"]["models"]["changed"] == [f"{QWEN}@{entry['revision'][:12]} (verdict review -> allow)"]
+    assert finding["evidence"]["files"]["changed"] == ["obligations.json"]
+
+
 def test_license_texts_in_the_bundle_and_a_changed_notice_file_on_the_hub(tmp_path):
     from conftest import reference_text
     from hubserver import FakeHub
