@@ -84,6 +84,8 @@ def test_lock_records_the_bundle_and_the_gate_reproduces_it(locked, tmp_path):
     repo = locked
     data = json.loads((repo / "modelscan.lock").read_text())
     files = folder(repo / "compliance")
+    lock_schema = jsonschema.Draft202012Validator(load_schema("lock.schema.json"))
+    lock_schema.validate(data)
     assert data["version"] == 2
     assert data["bundle"]["path"] == "compliance"
     assert data["bundle"]["digest"] == spelled_out_digest(files)
@@ -283,6 +285,9 @@ def test_lockfile_versions(locked):
     data = json.loads((repo / "modelscan.lock").read_text())
     v1 = {**data, "version": 1}
     v1.pop("bundle")
+    lock_schema = jsonschema.Draft202012Validator(load_schema("lock.schema.json"))
+    assert lock_schema.is_valid(v1) and lock_schema.is_valid(data)
+    assert not lock_schema.is_valid({**data, "version": 1}) and not lock_schema.is_valid({**data, "version": 3})
     (repo / "modelscan.lock").write_text(json.dumps(v1))
     proc = cli(repo, "gate", "--locked")
     assert proc.returncode == 0, proc.stdout + proc.stderr      # a version-1 lockfile is still read

@@ -72,6 +72,10 @@ def test_lock_records_the_approvals_deterministically(served):
     data = json.loads(first)
     assert data["format"] == "modelscan-lock" and data["version"] == 2 and "bundle" not in data
     assert list(data["models"]) == sorted(data["models"])
+    import jsonschema
+
+    from scanner.kb import load_schema
+    jsonschema.Draft202012Validator(load_schema("lock.schema.json")).validate(data)
 
 
 def test_pinned_and_locked_with_a_warm_cache_makes_no_request(served):
