@@ -349,3 +349,27 @@ def test_the_action_passes_its_bundle_input_to_the_gate(tmp_path):
     assert argv[argv.index("--bundle") + 1] == "compliance" and "--locked" in argv
     argv, _ = gate_argv({}, tmp_path / "r.json", tmp_path / "r.md")
     assert "--bundle" not in argv
+
+
+def test_reading_a_bundle_folder_never_follows_links_or_opens_fifos(tmp_path):
+    from scanner.sources.bundledir import BundleDirError, check_writable, read_bundle, write_bundle
+
+    out = tmp_path / "b"
+    files = {"NOTICE": b"n\n", "OBLIGATIONS.md": b"# O\n", "obligations.json": b'{"bundle_version": "1.0.0"}\n',
+             "licenses/m/r__LICENSE": b"text\n"}
+    write_bundle(out, files)
+    assert read_bundle(out).files == files and not read_bundle(out).problems
+    check_writable(out)                                  # a bundle may be replaced
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not part of any bundle\n")
+    (out / "licenses" / "elsewhere").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(out / "licenses" / "m" / "pipe")
+    read = read_bundle(out)
+    assert sorted(read.problems) == ["licenses/elsewhere: a symbolic link", "licenses/m/pipe: not a regular file"]
+    assert set(read.files) == set(files)
+    write_bundle(out, files)                             # the writer removes the link, never what it points to
+    assert (outside / "secret").exists() and read_bundle(out).files == files and not read_bundle(out).problems
+    assert not read_bundle(tmp_path / "none").exists
+    with pytest.raises(BundleDirError):
+        check_writable(outside)
