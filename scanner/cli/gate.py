@@ -119,7 +119,7 @@ def gate(paths: tuple[Path, ...], locked: bool, bundle_out: Path | None, opts: G
       modelscan gate                              # the current directory
       modelscan gate deploy/ --policy org.yaml -f sarif=modelscan.sarif -f junit=modelscan.xml
       modelscan gate --locked                     # only what modelscan.lock approved
-      modelscan gate --locked --bundle compliance/  # and write the compliance bundle
+      modelscan gate --locked --bundle out/bundle   # and write the compliance bundle
 
     \b
     With --locked, a bundle that modelscan.lock records ('modelscan lock --bundle DIR') is
