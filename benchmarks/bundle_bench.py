@@ -1,5 +1,7 @@
 """Bundle of the example snapshot's models: time, size, and a check that every obligation of every
-report has its line in the bundle's OBLIGATIONS.md and obligations.json.
+report has its line in the bundle's OBLIGATIONS.md and obligations.json. Then what `lock --bundle`
+and `gate --locked` add: writing the folder, reading it back, and the stale-bundle check (it must
+find the folder current, and stale after one byte of NOTICE changes).
 
     PYTHONPATH=. python benchmarks/bundle_bench.py
 """
@@ -51,7 +53,29 @@ def main() -> int:
     print(f"models: {len(items)}; scan {t1 - t0:.2f}s; bundle {1000 * (t2 - t1):.1f} ms; files {len(files)}; "
           f"bytes {sum(len(b) for b in files.values())}; summary {doc['summary']}")
     print(f"obligations in reports: {total}; with their line in the bundle: {total - missing}; digest {digest(files)}")
-    return 1 if missing else 0
+    import tempfile
+
+    from scanner.bundle import file_hashes
+    from scanner.gate.bundlecheck import check
+    from scanner.gate.lock import LockedBundle
+    from scanner.sources.bundledir import read_bundle, write_bundle
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "compliance"
+        t3 = time.perf_counter()
+        write_bundle(out, files)
+        t4 = time.perf_counter()
+        read = read_bundle(out)
+        recorded = LockedBundle("compliance", digest(files), file_hashes(files))
+        status, findings = check(recorded, "compliance", "modelscan.lock", read.exists, read.files, read.problems,
+                                 files)
+        t5 = time.perf_counter()
+        (out / "NOTICE").write_bytes(files["NOTICE"] + b"x")
+        read = read_bundle(out)
+        status2, _ = check(recorded, "compliance", "modelscan.lock", read.exists, read.files, read.problems, files)
+    print(f"write the folder {1000 * (t4 - t3):.1f} ms; read it back and check it {1000 * (t5 - t4):.1f} ms: "
+          f"{status} ({len(findings)} finding(s)); after one NOTICE byte: {status2}")
+    return 1 if missing or status != "current" or status2 != "stale" else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ files of a folder, path -> bytes, the same bytes for the same input:
   obligations.json   thresholds with the deployment's figures); the JSON follows
                      scanner/schemas/obligations.schema.json
 A text a snapshot withheld (hash only) is listed with its hash and URL instead, counted apart.
+
+`digest` is one hash over the files (what modelscan.lock records); `changes` and `model_changes`
+say what differs between two bundles (what `gate --locked` reports for a stale one).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import Any
 from scanner.evidence import Evidence, FileEvidence
 from scanner.kb import KnowledgeBase
 from scanner.notices import notice_line
+from scanner.redact import redact_bytes
 from scanner.result import Result
 
 BUNDLE_VERSION = "1.0.0"
+VERSION_KEY = "bundle_version"      # obligations.json names it: how a folder is known to hold a bundle
 HUB = "https://huggingface.co"
 
 # obligation term -> checklist section (terms not listed go to "other")
@@ -37,12 +42,16 @@ SECTIONS = {
 }
 SECTION_ORDER = ("displays", "naming", "notices", "use-policy", "disclosure", "thresholds", "other")
 _FIGURES = {"mau-threshold": "monthly_active_users", "revenue-threshold": "annual_revenue_usd"}
+# the names a bundle owns in its folder (a writer replaces them; the digest covers them and nothing else)
+OWNED = ("NOTICE", "OBLIGATIONS.md", "obligations.json", "licenses")
 
 
 @dataclass(frozen=True)
 class BundleInput:
     result: Result
     chain: tuple[Evidence, ...]     # the model's own evidence first, then the bases that could be read
+    # the deployment's figures for this model (a gate item's context); None: the context given to build
+    context: Mapping[str, Any] | None = None
 
 
 def chain_of(result: Result, own: Evidence, graph: Mapping[str, Any]) -> tuple[Evidence, ...]:
@@ -135,18 +144,21 @@ def build(items: Iterable[BundleInput], kb: KnowledgeBase, context: Mapping[str,
             if o.source:
                 row["source"] = o.source
             if o.term in _FIGURES:
-                row["deployment_figure"] = {"key": _FIGURES[o.term], "value": context.get(_FIGURES[o.term])}
+                figures = item.context if item.context is not None else context
+                row["deployment_figure"] = {"key": _FIGURES[o.term], "value": figures.get(_FIGURES[o.term])}
             if row not in entry["checklist"][section]:
                 entry["checklist"][section].append(row)
         if block:
             notice += [f"== {name} ==", *block, ""]
         models.append(entry)
-    models.sort(key=lambda m: m["model"])
-    doc = {"bundle_version": BUNDLE_VERSION, "models": models, "summary": counts}
+    # by model, then by content: the same set of inputs gives the same bytes in any order
+    models.sort(key=lambda m: (m["model"], json.dumps(m, sort_keys=True, ensure_ascii=False)))
+    doc = {VERSION_KEY: BUNDLE_VERSION, "models": models, "summary": counts}
     files["obligations.json"] = (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     files["OBLIGATIONS.md"] = _markdown(models, counts).encode()
     files["NOTICE"] = ("\n".join(notice).rstrip() + "\n" if notice else "").encode()
-    return dict(sorted(files.items()))
+    # redacted here, as every file the tool writes is (scanner.atomic): the digest is over what is written
+    return {path: redact_bytes(files[path]) for path in sorted(files)}
 
 
 def _markdown(models: list[dict[str, Any]], counts: Mapping[str, int]) -> str:
@@ -179,9 +191,73 @@ def _markdown(models: list[dict[str, Any]], counts: Mapping[str, int]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def file_hashes(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Relative path -> SHA-256 (hex) of its bytes, sorted by path."""
+    return {path: hashlib.sha256(files[path]).hexdigest() for path in sorted(files)}
+
+
 def digest(files: Mapping[str, bytes]) -> str:
-    """One hash over the bundle's paths and bytes (what a lockfile would record)."""
+    """One hash over the bundle's paths and bytes (what modelscan.lock records): SHA-256 over, for
+    each relative path in sorted order, the UTF-8 path, a NUL byte and the 32-byte SHA-256 of the
+    file's bytes."""
+    return digest_of(file_hashes(files))
+
+
+def digest_of(hashes: Mapping[str, str]) -> str:
+    """`digest` from the per-file SHA-256s alone (as a lockfile records them)."""
     h = hashlib.sha256()
-    for path in sorted(files):
-        h.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    for path in sorted(hashes):
+        h.update(path.encode() + b"\0" + bytes.fromhex(hashes[path]))
     return "sha256:" + h.hexdigest()
+
+
+def changes(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, list[str]]:
+    """Paths added, removed and changed from the per-file hashes `old` to `new`."""
+    return {"added": sorted(p for p in new if p not in old),
+            "removed": sorted(p for p in old if p not in new),
+            "changed": sorted(p for p in new if p in old and old[p] != new[p])}
+
+
+def model_changes(old: bytes | None, new: bytes | None) -> dict[str, list[str]]:
+    """Models added, removed and changed between two obligations.json (empty lists when either
+    cannot be read as one): a model is named by id, with its revision where it has one; a changed
+    one also says what changed (another revision, the verdict, or which parts of its entry)."""
+    def entries(data: bytes | None) -> dict[str, list[dict[str, Any]]] | None:
+        try:
+            doc = json.loads(data) if data is not None else None
+        except ValueError:
+            return None
+        if not isinstance(doc, dict) or not isinstance(doc.get("models"), list):
+            return None
+        out: dict[str, list[dict[str, Any]]] = {}
+        for m in doc["models"]:
+            if isinstance(m, dict):
+                out.setdefault(str(m.get("model")), []).append(m)
+        return out
+
+    def named(name: str, rows: list[dict[str, Any]]) -> str:
+        revs = sorted({str(r["revision"])[:12] for r in rows if r.get("revision")})
+        return f"{name}@{','.join(revs)}" if revs else name
+
+    def changed(name: str, was: list[dict[str, Any]], now: list[dict[str, Any]]) -> str:
+        before, after = named(name, was), named(name, now)
+        if before != after:
+            return f"{before} -> {after}"
+        keys = sorted({k for x in was + now for k in x}
+                      - {k for k in {k for x in was + now for k in x}
+                         if [x.get(k) for x in was] == [y.get(k) for y in now]})
+        if keys == ["verdict"]:
+            return f"{after} (verdict {', '.join(str(x.get('verdict')) for x in was)} -> " \
+                   f"{', '.join(str(y.get('verdict')) for y in now)})"
+        return f"{after} ({', '.join(keys) or 'entries'})"
+
+    a, b = entries(old), entries(new)
+    if a is None or b is None:
+        return {"added": [], "removed": [], "changed": []}
+
+    def key(rows: list[dict[str, Any]]) -> list[str]:
+        return sorted(json.dumps(r, sort_keys=True) for r in rows)
+
+    return {"added": sorted(named(n, b[n]) for n in b if n not in a),
+            "removed": sorted(named(n, a[n]) for n in a if n not in b),
+            "changed": sorted(changed(n, a[n], b[n]) for n in b if n in a and key(a[n]) != key(b[n]))}

@@ -126,6 +126,11 @@ _RULES_AFTER_TERMS = [
     Rule("approval-stale", "Approval made under another policy or knowledge base", "medium",
          "The policy or the license knowledge base changed since the model was approved, so the approval no longer "
          "counts and the model was decided afresh. Review the result and run 'modelscan lock' again."),
+    Rule("bundle-stale", "Compliance bundle differs from the one the lockfile records", "high",
+         "modelscan.lock records a compliance bundle (its digest and file hashes), and the bundle folder is missing "
+         "or its files differ, or the bundle of the models deployed now would differ (a model added, removed or at "
+         "another commit, a changed notice, license text or obligation). What ships would not match what was "
+         "approved: review the changes, then run 'modelscan lock --bundle DIR' again (docs/bundle.md)."),
     # repository approvals (modelscan-approvals.yaml, docs/configuration.md)
     Rule("approval-applied", "Repository approval applied", "info",
          "An approval in the repository's modelscan-approvals.yaml accepted review findings of this model at this "

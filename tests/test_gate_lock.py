@@ -70,7 +70,12 @@ def test_lock_records_the_approvals_deterministically(served):
     proc, _ = gf.modelscan(hub.url, home, "lock", "--now", "2027-01-01", cwd=repo)
     assert proc.returncode == 0 and (repo / "modelscan.lock").read_bytes() == first
     data = json.loads(first)
-    assert data["format"] == "modelscan-lock" and data["version"] == 1 and list(data["models"]) == sorted(data["models"])
+    assert data["format"] == "modelscan-lock" and data["version"] == 2 and "bundle" not in data
+    assert list(data["models"]) == sorted(data["models"])
+    import jsonschema
+
+    from scanner.kb import load_schema
+    jsonschema.Draft202012Validator(load_schema("lock.schema.json")).validate(data)
 
 
 def test_pinned_and_locked_with_a_warm_cache_makes_no_request(served):

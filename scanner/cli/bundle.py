@@ -1,9 +1,12 @@
-"""`modelscan bundle TARGET... --out DIR`: write what a deployment must ship and say (docs/bundle.md)."""
+"""`modelscan bundle TARGET... --out DIR`: write what a deployment must ship and say (docs/bundle.md).
+
+The helpers below also serve `gate --bundle DIR` and `lock --bundle DIR` (one writer for all)."""
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
+from typing import Any, Mapping
 
 import click
 
@@ -12,7 +15,35 @@ from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_
     parse_targets_or_exit
 from scanner.cli.options import ScanOptions, policy_options, source_options
 
-_OWNED = ("NOTICE", "OBLIGATIONS.md", "obligations.json", "licenses")
+
+def writable_or_exit(out: Path) -> None:
+    """Exit 2 unless a bundle may be written to `out` (missing, empty, or holding a bundle)."""
+    from scanner.sources.bundledir import BundleDirError, check_writable
+
+    try:
+        check_writable(out)
+    except BundleDirError as exc:
+        raise fail(str(exc)) from None
+
+
+def write_or_exit(out: Path, files: Mapping[str, bytes]) -> None:
+    from scanner.sources.bundledir import write_bundle
+
+    try:
+        write_bundle(out, dict(files))
+    except OSError as exc:
+        raise fail(f"cannot write the bundle to {out}: {exc.strerror or exc}") from None
+
+
+def summary_line(out: Path, files: Mapping[str, bytes]) -> str:
+    """`bundle DIR: N model(s), ...; sha256:...` (what `bundle` prints, and gate and lock on stderr)."""
+    from scanner.bundle import digest
+
+    doc: dict[str, Any] = json.loads(files["obligations.json"])
+    s = doc["summary"]
+    return (f"bundle {out}: {len(doc['models'])} model(s), {s['texts']} license text(s), {s['withheld']} withheld "
+            f"(hash and URL), {s['published_only']} published only, {s['notice_lines']} notice line(s); "
+            f"{digest(files)}")
 
 
 @click.command()
@@ -26,11 +57,14 @@ _OWNED = ("NOTICE", "OBLIGATIONS.md", "obligations.json", "licenses")
 def bundle(targets: tuple[str, ...], out: Path, force: bool, now: str | None, **shared) -> None:
     """Scan TARGETs like `check` and write NOTICE, licenses/, OBLIGATIONS.md and obligations.json to DIR.
 
+    For the models a deployment uses, 'modelscan gate --bundle DIR' writes the same folder, and
+    'modelscan lock --bundle DIR' records its digest in modelscan.lock.
+
     \b
     Example:
       modelscan bundle meta-llama/Meta-Llama-3-70B --snapshot examples/hub --out compliance/
     """
-    from scanner.bundle import BundleInput, build, chain_of, digest
+    from scanner.bundle import BundleInput, build, chain_of
     from scanner.scan import Scanner, failure_reason
 
     opts = ScanOptions(fail_on=None, now=now, **shared)
@@ -51,17 +85,5 @@ def bundle(targets: tuple[str, ...], out: Path, force: bool, now: str | None, **
         result = scanner.decide(ev, graph)
         items.append(BundleInput(result, chain_of(result, ev, graph)))
     files = build(items, kb, dict(policy.context))
-    for name in _OWNED:
-        p = out / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
-    for rel, data in files.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    s = __import__("json").loads(files["obligations.json"])["summary"]
-    click.echo(f"bundle {out}: {len(items)} model(s), {s['texts']} license text(s), {s['withheld']} withheld "
-               f"(hash and URL), {s['published_only']} published only, {s['notice_lines']} notice line(s); "
-               f"{digest(files)}")
+    write_or_exit(out, files)
+    click.echo(summary_line(out, files))

@@ -41,7 +41,7 @@ def gate_argv(env: Mapping[str, str], json_path: Path, md_path: Path) -> tuple[l
 
     args: list[str] = ["gate"]
     for flag, name in (("--policy", "policy"), ("--fail-on", "fail-on"), ("--jobs", "jobs"),
-                       ("--snapshot", "snapshot"), ("--lock-file", "lock-file")):
+                       ("--snapshot", "snapshot"), ("--lock-file", "lock-file"), ("--bundle", "bundle")):
         value = _input(env, name)
         if value:
             args += [flag, value]

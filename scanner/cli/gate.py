@@ -96,9 +96,14 @@ def run_items(gate_obj, items, what: str):
 @click.option("--locked", is_flag=True,
               help="Check every model against the lockfile: a model not in it, approved under another policy or "
                    "knowledge base, or whose licenses changed, fails.")
+@click.option("--bundle", "bundle_out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR",
+              help="Also write the compliance bundle of the decided models (NOTICE, licenses/, OBLIGATIONS.md, "
+                   "obligations.json) to DIR: a folder that is new, empty or holds a bundle (docs/bundle.md). "
+                   "Not written when a model could not be decided.")
 @report_options
 @pass_options(GateOptions)
-def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
+def gate(paths: tuple[Path, ...], locked: bool, bundle_out: Path | None, opts: GateOptions) -> None:
     """Find the Hub models that PATHs (files or directories; default: .) deploy and decide each one.
 
     Reads deployment manifests (modelscan.yaml) and finds model ids in vLLM command lines,
@@ -114,9 +119,15 @@ def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
       modelscan gate                              # the current directory
       modelscan gate deploy/ --policy org.yaml -f sarif=modelscan.sarif -f junit=modelscan.xml
       modelscan gate --locked                     # only what modelscan.lock approved
+      modelscan gate --locked --bundle out/bundle   # and write the compliance bundle
+
+    \b
+    With --locked, a bundle that modelscan.lock records ('modelscan lock --bundle DIR') is
+    checked: a missing folder, changed files, or a bundle the deployed models would now make
+    differently is the finding bundle-stale (deny).
     """
     from scanner.gate.lock import LockError, load_lock
-    from scanner.gate.runner import Gate
+    from scanner.gate.runner import Gate, problem_result
     from scanner.scan import exit_code
 
     specs = parse_specs(opts.formats, opts.output)
@@ -127,21 +138,58 @@ def gate(paths: tuple[Path, ...], locked: bool, opts: GateOptions) -> None:
             lock = load_lock(opts.lock_file)
         except LockError as exc:
             raise fail(str(exc)) from None
+    if bundle_out is not None:
+        from scanner.cli.bundle import writable_or_exit
+        writable_or_exit(bundle_out)
     problems: list = []
     items, scanner, setup = prepare(paths, opts, problems)
     if not items and not problems:
         click.echo(f"modelscan: no model references found in {', '.join(map(str, paths)) or '.'}", err=True)
-    g = Gate(scanner, lock, locked, approvals=setup.approvals)
+    recorded = lock.bundle if lock is not None else None
+    g = Gate(scanner, lock, locked, approvals=setup.approvals,
+             keep_bundle=bundle_out is not None or recorded is not None)
     decisions = run_items(g, items, "Scanning")
     report = g.report(decisions)
-    if problems:
+    extra = [problem_result(p) for p in problems]
+    files = None
+    if g.keep_bundle:
+        from scanner.gate.bundlecheck import bundle_of
+        files = bundle_of(decisions, scanner.kb, scanner.policy.context)
+        setup.configuration["bundle"] = {"out": None, "locked": None}
+    if lock is not None and recorded is not None:           # read before --bundle may write the same folder
+        extra += locked_bundle_check(lock, files, setup.configuration)
+    if bundle_out is not None:
+        from scanner.cli.bundle import summary_line, write_or_exit
+        if files is None:
+            click.echo(f"modelscan: bundle not written to {bundle_out}: a model could not be decided", err=True)
+        else:
+            from scanner.bundle import digest
+            write_or_exit(bundle_out, files)
+            setup.configuration["bundle"]["out"] = {"path": str(bundle_out), "digest": digest(files)}
+            click.echo(f"modelscan: {summary_line(bundle_out, files)}", err=True)
+    if extra:
         from dataclasses import replace as _replace
-
-        from scanner.gate.runner import problem_result
-        report = _replace(report, results=report.results + tuple(problem_result(p) for p in problems))
+        report = _replace(report, results=report.results + tuple(extra))
     report = finish_report(report, setup.fail_on, setup.configuration)
     write_reports(report, specs)
     for r in report.results:
         if r.verdict == "error":
             click.echo(error_line(f"{r.target}: {r.reasons[0] if r.reasons else 'failed'}"), err=True)
     raise click.exceptions.Exit(exit_code(report.results, setup.fail_on))
+
+
+def locked_bundle_check(lock: Any, files: dict[str, bytes] | None, configuration: dict[str, Any]) -> list:
+    """The stale-bundle result of `gate --locked` (none when the bundle is current), and the
+    report's configuration.bundle.locked."""
+    import os
+
+    from scanner.gate.bundlecheck import check, stale_result
+    from scanner.sources.bundledir import read_bundle
+
+    folder = lock.bundle.folder(lock.path)
+    shown = os.path.normpath(folder).replace(os.sep, "/")
+    read = read_bundle(folder)
+    status, findings = check(lock.bundle, shown, lock.path, read.exists, read.files, read.problems, files)
+    configuration["bundle"]["locked"] = {"path": shown, "digest": lock.bundle.digest, "status": status,
+                                         "checked_models": files is not None}
+    return [stale_result(shown, findings)] if findings else []

@@ -14,12 +14,17 @@ it diffs well in code review.
     lock = load_lock("modelscan.lock")
     entry = lock.get("mistralai/Mistral-7B-Instruct-v0.3")
     entry.revision, entry.verdict, entry.licenses, entry.license_files
+    lock.bundle          # LockedBundle | None: the compliance bundle recorded with the approvals
+
+Format versions: 1 (the first); 2 adds the entries' `approval` (repository approvals) and the
+top-level `bundle` (its folder, digest and per-file hashes). Both are read; 2 is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -28,7 +33,8 @@ from scanner.atomic import write_atomic
 from scanner.evidence import Evidence, is_license_file
 
 LOCK_FORMAT = "modelscan-lock"
-LOCK_VERSION = 1
+LOCK_VERSION = 2
+READ_VERSIONS = (1, 2)              # a version-1 lockfile is read as it is (it records no bundle)
 DEFAULT_LOCK = "modelscan.lock"
 GATE_PROMPT = "extra_gated_prompt"
 
@@ -79,10 +85,46 @@ class LockEntry:
 
 
 @dataclass(frozen=True)
+class LockedBundle:
+    """The compliance bundle written with the approvals (`modelscan lock --bundle DIR`)."""
+
+    path: str                          # the folder, relative to the lockfile's folder, with '/'
+    digest: str                        # scanner.bundle.digest of its files
+    files: Mapping[str, str]           # relative path -> SHA-256 (hex) of its bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "digest": self.digest, "files": dict(sorted(self.files.items()))}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "LockedBundle":
+        if not isinstance(data, dict):
+            raise TypeError("expected an object with path, digest and files")
+        path, digest, files = data.get("path"), data.get("digest"), data.get("files")
+        if not isinstance(path, str) or not path.strip() or "\0" in path:
+            raise TypeError("path: expected a folder name")
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise TypeError("digest: expected 'sha256:' and 64 hex digits")
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) and _HEX.match(v)
+                                                  for k, v in files.items()):
+            raise TypeError("files: expected an object of relative path -> SHA-256 hex")
+        return cls(path, digest, dict(files))
+
+    def folder(self, lock_path: str | Path) -> Path:
+        """Where the bundle is: its path taken from the lockfile's folder."""
+        return Path(lock_path).parent / self.path
+
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
 class Lock:
     path: str
     entries: Mapping[str, LockEntry]          # lower-case repo id -> entry
     tool: Mapping[str, Any] = field(default_factory=dict)
+    bundle: LockedBundle | None = None
+    version: int = LOCK_VERSION
 
     def get(self, repo_id: str) -> LockEntry | None:
         return self.entries.get(repo_id.lower())
@@ -117,8 +159,10 @@ def load_lock(path: str | Path) -> Lock:
         raise LockError(f"{p}: not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
         raise LockError(f"{p}: not a modelscan lockfile (no \"format\": \"{LOCK_FORMAT}\")")
-    if data.get("version") != LOCK_VERSION:
-        raise LockError(f"{p}: unsupported lockfile version {data.get('version')!r} (this modelscan reads {LOCK_VERSION})")
+    version = data.get("version")
+    if isinstance(version, bool) or version not in READ_VERSIONS:
+        shown = ", ".join(map(str, READ_VERSIONS))
+        raise LockError(f"{p}: unsupported lockfile version {version!r} (this modelscan reads versions {shown})")
     entries: dict[str, LockEntry] = {}
     models = data.get("models") or {}
     if not isinstance(models, dict):
@@ -130,20 +174,33 @@ def load_lock(path: str | Path) -> Lock:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise LockError(f"{p}: models.{key}: malformed entry ({exc.__class__.__name__}: {exc})") from None
         entries[entry.repo_id.lower()] = entry
-    return Lock(str(p), entries, data.get("tool") or {})
+    bundle = None
+    if data.get("bundle") is not None:
+        if version < 2:
+            raise LockError(f"{p}: bundle: a version-1 lockfile records no bundle (version 2 does)")
+        try:
+            bundle = LockedBundle.from_json(data["bundle"])
+        except TypeError as exc:
+            raise LockError(f"{p}: bundle: malformed ({exc})") from None
+    return Lock(str(p), entries, data.get("tool") or {}, bundle, int(version))
 
 
-def lock_bytes(entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None) -> bytes:
+def lock_bytes(entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None,
+               bundle: LockedBundle | None = None) -> bytes:
     from scanner import TOOL_NAME
 
     models = {e.repo_id: e.to_json() for e in sorted(entries, key=lambda e: e.repo_id.lower())}
-    doc = {"format": LOCK_FORMAT, "version": LOCK_VERSION, "tool": dict(tool or {"name": TOOL_NAME}), "models": models}
+    doc: dict[str, Any] = {"format": LOCK_FORMAT, "version": LOCK_VERSION, "tool": dict(tool or {"name": TOOL_NAME}),
+                           "models": models}
+    if bundle is not None:
+        doc["bundle"] = bundle.to_json()
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_lock(path: str | Path, entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None) -> None:
+def write_lock(path: str | Path, entries: Iterable[LockEntry], tool: Mapping[str, Any] | None = None,
+               bundle: LockedBundle | None = None) -> None:
     """Write the lockfile atomically (a reader never sees half of it)."""
-    write_atomic(Path(path), lock_bytes(entries, tool))
+    write_atomic(Path(path), lock_bytes(entries, tool, bundle))
 
 
 # ---------------------------------------------------------------------------------- fingerprints

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from scanner.analyze import error_result
+from scanner.bundle import BundleInput, chain_of
 from scanner.evidence import Evidence, thaw
 from scanner.findings import Finding
 from scanner.gate.discover import Reference
@@ -65,15 +66,19 @@ def plan(refs: Sequence[Reference]) -> list[GateItem]:
 class Decision:
     result: Result
     approval: LockEntry | None      # what `modelscan lock` would write for it (None: error)
+    # what the compliance bundle takes of it (Gate(keep_bundle=True) only; None: error): the result as
+    # `lock` decides it (without the lock checks), so that an unchanged deployment gives the same bundle
+    bundle: BundleInput | None = None
 
 
 class Gate:
     def __init__(self, scanner: Scanner, lock: Lock | None = None, locked: bool = False,
-                 approvals: Approvals | None = None):
+                 approvals: Approvals | None = None, keep_bundle: bool = False):
         self.scanner = scanner
         self.lock = lock
         self.locked = locked
         self.approvals = approvals          # repository approvals, when the policy honours them
+        self.keep_bundle = keep_bundle      # keep each model's evidence chain for the compliance bundle
         self._policies: dict[str, Policy] = {}
 
     def policy_for(self, item: GateItem) -> Policy:
@@ -126,12 +131,15 @@ class Gate:
             parents={k: (v.sha if isinstance(v, Evidence) else None) for k, v in sorted(graph.items())
                      if v is not ev and (not isinstance(v, Evidence) or v.sha)},
             approval=used.to_json() if used is not None and applied else None)
+        bundle = None
+        if self.keep_bundle:
+            bundle = BundleInput(approved, chain_of(result, ev, graph), dict(self.policy_for(item).context))
         if self.locked:
             result = apply_approval(with_findings(result, self.lock_findings(item, entry, stale, approval)),
                                     self.approvals, sc.now)
         else:
             result = approved
-        return Decision(replace(result, locations=locations), approval)
+        return Decision(replace(result, locations=locations), approval, bundle)
 
     def lock_findings(self, item: GateItem, entry: LockEntry | None, stale: bool, now: LockEntry) -> list[Finding]:
         name = self.lock.path if self.lock is not None else "modelscan.lock"
