@@ -652,3 +652,21 @@ def test_bad_format_arguments_exit_2_before_scanning(args, needle, tmp_path):
     proc = run_cli("check", "mistralai/Mistral-7B-v0.1", "--snapshot", "examples/hub", *args, "--now", NOW)
     assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
     assert len([x for x in proc.stderr.splitlines() if x.strip()]) == 1
+
+
+def test_check_locates_its_results_in_a_large_manifest_and_ignores_a_broken_one(tmp_path):
+    """`check` points a result at the manifest line that deploys the model without validating the
+    whole manifest (a gate's business); one it cannot read as a manifest leaves results unlocated."""
+    def located(manifest: str) -> list:
+        (tmp_path / "modelscan.yaml").write_text(manifest)
+        proc = run_cli("check", "mistralai/Codestral-22B-v0.1", "--snapshot", str(EXAMPLES), "-f", "json",
+                       "--now", NOW, cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+        assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+        return json.loads(proc.stdout)["results"][0]["locations"]
+
+    many = "".join(f"      - org/model-{i:04d}\n" for i in range(2000))
+    locs = located("version: 1\ndeployments:\n  - name: fleet\n    models:\n" + many
+                   + "      - mistralai/Codestral-22B-v0.1\n")
+    assert [(loc["file"], loc["line"]) for loc in locs] == [("modelscan.yaml", 2005)]
+    assert located("version: 1\ndeployments: 5   # mistralai/Codestral-22B-v0.1\n") == []      # not a manifest
+    assert located("version: 1\ndeployments:\n  - name: other\n    models: [org/x]\n") == []       # not named

@@ -40,7 +40,7 @@ def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
     source, local = make_sources(opts)
     scanner = Scanner(source, kb, policy, evaluation_time(opts.now), local=local, follow_parents=not opts.no_lineage)
     report = finish_report(scanner.scan(parsed), fail_on, configuration)
-    report = locate_checked(report, manifest_references_here(),
+    report = locate_checked(report, manifest_references_here([t.repo_id for t in parsed if t.repo_id]),
                             {t.raw: t.raw for t in parsed if t.kind == "local"})
     write_reports(report, specs)
     for r in report.results:
@@ -49,17 +49,28 @@ def check(targets: tuple[str, ...], opts: ScanOptions) -> None:
     raise click.exceptions.Exit(exit_code(report.results, fail_on))
 
 
-def manifest_references_here() -> list:
-    """The references of the repository's modelscan.yaml, where there is a valid one: `check`
-    results point at the line that deploys the model (an invalid manifest is the gate's
-    business; check only leaves its results unlocated)."""
+def manifest_references_here(repo_ids: list[str]) -> list:
+    """The references of the repository's modelscan.yaml to the checked models: `check` results
+    point at the line that deploys the model. An invalid manifest is the gate's business: here it
+    is not checked against its schema (a gate-sized manifest cost a check more than its scan), and
+    any failure to read it leaves the results unlocated. A manifest that does not name a checked
+    model is not parsed at all."""
     from scanner.ci.locations import repository_root
-    from scanner.gate.discover import DiscoveryError, discover
+    from scanner.gate.discover.manifest import manifest_references
+    from scanner.gate.discover.walk import MAX_FILE_BYTES, display_path
+    from scanner.sources.files import ReadRefused, read_regular
 
     manifest = repository_root() / "modelscan.yaml"
-    if not manifest.is_file():
+    if not repo_ids or not manifest.is_file():
         return []
     try:
-        return list(discover([str(manifest)]))
-    except (DiscoveryError, OSError):
+        text = read_regular(manifest, MAX_FILE_BYTES, manifest.parent).decode("utf-8", errors="replace")
+    except (ReadRefused, OSError):
+        return []
+    low = text.lower()
+    if not any(r.lower() in low for r in repo_ids):
+        return []
+    try:
+        return manifest_references(text, display_path(manifest), validate=False)
+    except Exception:  # noqa: BLE001 - an unreadable manifest only leaves check's results unlocated
         return []

@@ -67,13 +67,15 @@ def _fail(where: str, node: yaml.Node | None, path: list[Any], message: str) -> 
     return ManifestError(f"{where}:{line}: {key}: {message}" if line else f"{where}: {key}: {message}")
 
 
-def load_manifest(text: str, where: str) -> tuple[dict[str, Any], yaml.Node]:
-    """The manifest data and its YAML node tree; ManifestError when it is not a valid manifest."""
+def load_manifest(text: str, where: str, validate: bool = True) -> tuple[dict[str, Any], yaml.Node]:
+    """The manifest data and its YAML node tree; ManifestError when it is not a valid manifest.
+    `validate=False` skips the schema (jsonschema's import and a walk of every entry): for a reader
+    that only looks a model up and treats any failure as "not found" (`check`'s locations)."""
     data, node = parse_document(text, where, ManifestError,
                                 "a manifest is a YAML mapping with 'version: 1' and 'deployments'")
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path) != ["version"],
-                                                                   -len(e.absolute_path),
-                                                                   list(map(str, e.absolute_path))))
+    errors = [] if not validate else sorted(
+        _validator().iter_errors(data),
+        key=lambda e: (list(e.absolute_path) != ["version"], -len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
         msg = err.message
@@ -106,9 +108,9 @@ def _model(model: Any) -> tuple[str, str | None]:
     return model["id"], model.get("revision")
 
 
-def manifest_references(text: str, file: str) -> list[Reference]:
+def manifest_references(text: str, file: str, validate: bool = True) -> list[Reference]:
     """A Reference per model per deployment, at the line of its entry."""
-    data, node = load_manifest(text, file)
+    data, node = load_manifest(text, file, validate)
 
     refs: list[Reference] = []
     for i, dep in enumerate(data["deployments"]):
