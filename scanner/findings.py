@@ -97,7 +97,8 @@ _RULES_AFTER_TERMS = [
          "The base_model chain is longer than the depth limit; ancestors past it were not read."),
     Rule("lineage-inferred", "Base model inferred", "medium",
          "The card names no base model, but its name, tags or prose point to a model family whose license "
-         "probably binds it. Confirm the base and set base_model in the card."),
+         "probably binds it, or its architecture is that of a family whose license would bind if the weights "
+         "derive from it. Confirm the base and set base_model in the card."),
     Rule("lineage-inferred-parent", "Base model named only in the card's text", "medium",
          "The card's metadata names no such base, but its text does (a merge recipe, a link to the original of a "
          "quantization or copy). The base's terms are added; confirm it and set base_model in the card."),

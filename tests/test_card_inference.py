@@ -270,6 +270,61 @@ def test_a_community_base_license_the_kb_lacks_is_named(scan):
     assert {"llama2", "Stable Beluga Non-Commercial Community License"} <= ids(r)
 
 
+@pytest.mark.parametrize("body,name,expected,absent", [
+    ("Same recipe as my last merge, but with the ReMM model as a base.", "my-merge-13b", {"llama2"}, {"llama1"}),
+    ("A fine-tune of MythoMax with extra role-play data.", "story-writer", {"llama2"}, {"llama1"}),
+    ("This model is based on Xwin-LM and trained further on chat logs.", "helper-13b", {"llama2"}, {"llama1"}),
+    ("Built on top of Stheno for long stories.", "tales", {"llama2"}, {"llama1"}),
+    ("We merged from Huginn and a private LoRA.", "blend-13b", {"llama2"}, {"llama1"}),
+    ("Fine-tuned from Vicuna v1.3 on support tickets.", "ticket-bot", {"llama1"}, {"llama2"}),
+    ("Our base model: Airoboros 33B, trained on more code.", "coder", {"llama1"}, {"llama2"}),
+])
+def test_prose_naming_a_community_base(scan, body, name, expected, absent):
+    r = scan(card(body), name=name, config={"model_type": "llama"})
+    got = ids(r)
+    assert expected <= got and not absent & got, got
+    assert "apache-2.0" in got                           # never replaces the model's own license
+    f = next(f for f in r.findings if f.code == "lineage-inferred")
+    assert "card text" in f.message and f.evidence["source"].startswith("https://")
+    assert r.verdict != "allow"
+
+
+@pytest.mark.parametrize("body,config", [
+    ("Fine-tuned on the airoboros dataset for two epochs.", {"model_type": "llama"}),
+    ("Trained on a dataset derived from airoboros 2.2.", {"model_type": "llama"}),
+    ("Our model outperforms MythoMax on our role-play benchmark.", {"model_type": "llama"}),
+    ("It is better than Xwin-LM at arithmetic.", {"model_type": "llama"}),
+    ("Uses the Vicuna prompt format: USER: ... ASSISTANT: ...", {"model_type": "llama"}),
+    ("We loved ReMM and Huginn, so we made our own.", {"model_type": "llama"}),
+    ("A fine-tune of MythoMax's data recipe on Mistral 7B.", {"model_type": "mistral"}),
+])
+def test_community_names_that_are_no_base_add_nothing(scan, body, config):
+    r = scan(card(body), name="my-model-7b" if config["model_type"] == "mistral" else "my-model", config=config)
+    assert not {"llama1", "llama2"} & ids(r)
+    assert not any("community lineage" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name", ["function-caller-v1", "my-assistant", "Synthia-v3-11B"])
+def test_a_llama_architecture_that_names_no_base_nor_size_is_reviewed(scan, name):
+    r = scan(card("An assistant for calling APIs. All models are released under Apache 2.0."), name=name,
+             config={"model_type": "llama"})
+    assert ids(r) == {"apache-2.0"}                     # nothing is guessed: it may be trained from scratch
+    f = next(f for f in r.findings if f.code == "lineage-inferred")
+    assert "model_type 'llama'" in f.message and name in f.message and f.effect == "review"
+    assert r.verdict == "review"
+
+
+@pytest.mark.parametrize("name,config,front", [
+    ("TinyLlama-1.1B-chat-ft", {"model_type": "llama"}, "license: apache-2.0"),
+    ("my-assistant", {"model_type": "mistral"}, "license: apache-2.0"),
+    ("my-assistant", None, "license: apache-2.0"),
+    ("my-assistant", {"model_type": "llama"}, "license: llama2"),
+])
+def test_an_architecture_that_is_explained_is_not_reviewed_for_it(scan, name, config, front):
+    r = scan(card("An assistant.", front), name=name, config=config)
+    assert not any("model_type" in m for m in inferred(r))
+
+
 # -- SPDX expressions ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value,expected", [
