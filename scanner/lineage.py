@@ -348,7 +348,7 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
                              for c in community.by_architecture(me, model_type)]
     if not edges and not community_guesses and not guesses and not unreadable_parents(card) \
             and not ({u.id for u in own_licenses} & _llama_licenses(model_type)):
-        why = community.unsized_architecture(me, model_type)
+        why = community.unsized_architecture(me, model_type, (ev.config or {}).get("hidden_size"))
         if why:
             findings.append(Finding(
                 "lineage-inferred",

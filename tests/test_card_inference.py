@@ -304,13 +304,16 @@ def test_community_names_that_are_no_base_add_nothing(scan, body, config):
     assert not any("community lineage" in m for m in inferred(r))
 
 
-@pytest.mark.parametrize("name", ["function-caller-v1", "my-assistant", "Synthia-v3-11B"])
-def test_a_llama_architecture_that_names_no_base_nor_size_is_reviewed(scan, name):
+@pytest.mark.parametrize("name,width", [("function-caller-v1", None), ("my-assistant", 4096),
+                                        ("Synthia-v3-11B", None), ("llama-tiny-chat", 5120)])
+def test_a_llama_architecture_that_names_no_base_nor_size_is_reviewed(scan, name, width):
+    config = {"model_type": "llama", **({"hidden_size": width} if width else {})}
     r = scan(card("An assistant for calling APIs. All models are released under Apache 2.0."), name=name,
-             config={"model_type": "llama"})
+             config=config)
     assert ids(r) == {"apache-2.0"}                     # nothing is guessed: it may be trained from scratch
     f = next(f for f in r.findings if f.code == "lineage-inferred")
     assert "model_type 'llama'" in f.message and name in f.message and f.effect == "review"
+    assert (f"hidden size {width}" in f.message) is bool(width)
     assert r.verdict == "review"
 
 
@@ -319,6 +322,8 @@ def test_a_llama_architecture_that_names_no_base_nor_size_is_reviewed(scan, name
     ("my-assistant", {"model_type": "mistral"}, "license: apache-2.0"),
     ("my-assistant", None, "license: apache-2.0"),
     ("my-assistant", {"model_type": "llama"}, "license: llama2"),
+    ("my-assistant", {"model_type": "llama", "hidden_size": 64}, "license: apache-2.0"),    # no Meta width
+    ("llama-tiny-random", {"model_type": "llama", "hidden_size": 2048}, "license: apache-2.0"),
 ])
 def test_an_architecture_that_is_explained_is_not_reviewed_for_it(scan, name, config, front):
     r = scan(card("An assistant.", front), name=name, config=config)

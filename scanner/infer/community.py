@@ -146,10 +146,11 @@ def by_architecture(name: str, model_type: str) -> list[Candidate]:
     return out[:1]
 
 
-def unsized_architecture(name: str, model_type: str) -> str | None:
+def unsized_architecture(name: str, model_type: str, width: object = None) -> str | None:
     """Why a model of a Llama architecture whose card names no base and whose name names no other base
     and no size cannot be read as allowed: its weights may be a fine-tune of LLaMA or Llama 2 (whose
-    licenses bind) or trained from scratch, and nothing tells which. None when that does not apply."""
+    licenses bind) or trained from scratch, and nothing tells which. None when that does not apply,
+    or when the config's `width` (hidden_size) is none of those releases' widths."""
     data = lineages()
     arch = data.get("architecture") or {}
     name = name.rsplit("/", 1)[-1][:200]
@@ -157,7 +158,11 @@ def unsized_architecture(name: str, model_type: str) -> str | None:
         return None
     if any(_any(patterns, name) for patterns in (arch.get("sizes") or {}).values()):
         return None
+    known_width = isinstance(width, int) and not isinstance(width, bool)
+    if known_width and width not in (arch.get("widths") or ()):
+        return None
     gens = data.get("generations") or {}
-    return (f"config model_type '{model_type}' is the architecture of Meta's {' and '.join(sorted(gens))} releases, "
-            f"and neither the card nor the name '{name}' says whether the weights derive from one of them "
+    shape = f" with hidden size {width}" if known_width else ""
+    return (f"config model_type '{model_type}'{shape} is the architecture of Meta's {' and '.join(sorted(gens))} "
+            f"releases, and neither the card nor the name '{name}' says whether the weights derive from one of them "
             "(whose license would bind) or were trained from scratch")
