@@ -105,6 +105,10 @@ _RULES_AFTER_TERMS = [
     Rule("license-inferred", "License named in the card's text", "medium",
          "The card's text (a License line or section, or words in prose) names a license its metadata does not. "
          "Its terms are added; confirm it and set license in the card's metadata."),
+    Rule("license-mentioned", "License mentioned in the card's text, not counted", "low",
+         "The card's prose names a license without saying it applies, while the card's metadata declares "
+         "another license and the repository's own license file is that license's text; the mention is not "
+         "counted. Correct the card if the mention is stale, or review it if that license does apply."),
     Rule("license-choice", "License chosen from alternatives", "info",
          "The card's license is an SPDX expression with alternatives (OR); the scan took the one the policy "
          "allows best and names it. Record that choice where the model is used."),

@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from conftest import reference_text
 from scanner import categories, knowledge, spdx_expr
 from scanner import kb as kbmod
 from scanner.infer import MAX_INFERRED_PARENTS, community
@@ -33,10 +34,13 @@ def kb():
 
 @pytest.fixture
 def scan(tmp_path, kb):
-    def run(readme: str, name: str = "model", config: dict | None = None, policy: str = "default"):
+    def run(readme: str, name: str = "model", config: dict | None = None, policy: str = "default",
+            files: dict[str, str] | None = None):
         d = tmp_path / name
         d.mkdir()
         (d / "README.md").write_text(readme, encoding="utf-8")
+        for path, text in (files or {}).items():
+            (d / path).write_text(text, encoding="utf-8")
         if config:
             (d / "config.json").write_text(json.dumps(config), encoding="utf-8")
         scanner = Scanner(None, kb, load_policy(policy), NOW, local=LocalSource())
@@ -231,6 +235,40 @@ def test_a_license_the_knowledge_base_lacks_is_named(scan, body, name):
     assert unresolved and name in unresolved[0].message
     assert not any("names no specific license" in f.message for f in r.findings)
     assert r.verdict == "review"
+
+
+# -- a license merely mentioned against a declared license the repository's own text confirms ----------
+
+@pytest.mark.parametrize("body,mentioned", [
+    ("# Model\n\nTongyi Qianwen license\n\n## License\n\nSee [LICENSE](LICENSE).", "tongyi-qianwen"),
+    ("Weights published by Acme.\n\nLlama 2 Community License\n", "llama2"),
+    ("A chat model.\n\nCC BY-NC 4.0 license.\n", "cc-by-nc-4.0"),
+])
+def test_a_bare_mention_against_a_confirmed_label_is_reported_not_counted(scan, body, mentioned):
+    r = scan(card(body), files={"LICENSE": reference_text("apache-2.0.LICENSE.txt")})
+    assert ids(r) == {"apache-2.0"} and r.verdict == "allow"
+    f = next(f for f in r.findings if f.code == "license-mentioned")
+    assert f.effect is None and f.evidence["license"]["id"] == mentioned and f.evidence["quote"]
+    assert not [f for f in r.findings if f.code == "license-inferred"]
+
+
+@pytest.mark.parametrize("body,files,binds", [
+    # words that claim the license applies: it binds whatever the label says
+    ("Use is governed by the Llama 2 Community License.", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("The weights are released under the Tongyi Qianwen license.", {"LICENSE": "apache-2.0.LICENSE.txt"},
+     "tongyi-qianwen"),
+    ("You must accept the Llama 2 Community License to use it.", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    # a License line or section is a claim
+    ("License: llama2\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("## License\n\nLlama 2 Community License\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    # a bare mention, but no license file confirms the label, or the file is another license's text
+    ("Tongyi Qianwen license\n", {}, "tongyi-qianwen"),
+    ("Tongyi Qianwen license\n", {"LICENSE": "mit.LICENSE.txt"}, "tongyi-qianwen"),
+])
+def test_a_mention_that_claims_or_is_unconfirmed_still_binds(scan, body, files, binds):
+    r = scan(card(body), files={k: reference_text(v) for k, v in files.items()})
+    assert binds in ids(r) and r.verdict != "allow"
+    assert not [f for f in r.findings if f.code == "license-mentioned"]
 
 
 # -- community lineages ------------------------------------------------------------------------------
