@@ -242,7 +242,7 @@ def test_a_license_the_knowledge_base_lacks_is_named(scan, body, name):
 @pytest.mark.parametrize("body,mentioned", [
     ("# Model\n\nTongyi Qianwen license\n\n## License\n\nSee [LICENSE](LICENSE).", "tongyi-qianwen"),
     ("Weights published by Acme.\n\nLlama 2 Community License\n", "llama2"),
-    ("A chat model.\n\nCC BY-NC 4.0 license.\n", "cc-by-nc-4.0"),
+    ("A chat model.\n\nGemma Terms of Use\n", "gemma"),
 ])
 def test_a_bare_mention_against_a_confirmed_label_is_reported_not_counted(scan, body, mentioned):
     r = scan(card(body), files={"LICENSE": reference_text("apache-2.0.LICENSE.txt")})
@@ -261,6 +261,9 @@ def test_a_bare_mention_against_a_confirmed_label_is_reported_not_counted(scan, 
     # a License line or section is a claim
     ("License: llama2\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
     ("## License\n\nLlama 2 Community License\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("| Weights | License |\n|---|---|\n| 7B | Llama 2 Community License |\n", {"LICENSE": "apache-2.0.LICENSE.txt"},
+     "llama2"),
+    ("A chat model.\n\nCC BY-NC 4.0 license.\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "cc-by-nc-4.0"),
     # a bare mention, but no license file confirms the label, or the file is another license's text
     ("Tongyi Qianwen license\n", {}, "tongyi-qianwen"),
     ("Tongyi Qianwen license\n", {"LICENSE": "mit.LICENSE.txt"}, "tongyi-qianwen"),
