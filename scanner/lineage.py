@@ -343,9 +343,13 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
     if not edges and not community_guesses and not llama_guessed:
         community_guesses = [("the card names no base model, but", (me,), c)
                              for c in community.in_text(body_of(ev), me, model_type)]
-    if not edges and not community_guesses and not llama_guessed:
-        community_guesses = [("the card names no base model, but", (me,), c)
-                             for c in community.by_architecture(me, model_type)]
+    if not community_guesses and not llama_guessed:
+        community_guesses = [(lead, chain, c) for lead, chain, name in names
+                             for c in community.by_architecture(name, model_type)][:1]
+    elif not edges and not community_guesses and all(fam["license"] == "llama2" for _, _, fam, _ in guesses):
+        # prose or a name points to Llama 2, but the name carries a size only LLaMA 1 had (33B, 65B)
+        community_guesses = [("the card's words point to Llama 2, but", (me,), c)
+                             for c in community.by_architecture(me, model_type) if c.generation == "llama1"]
     if not edges and not community_guesses and not guesses and not unreadable_parents(card) \
             and not ({u.id for u in own_licenses} & _llama_licenses(model_type)):
         why = community.unsized_architecture(me, model_type, (ev.config or {}).get("hidden_size"))

@@ -371,6 +371,52 @@ def test_an_architecture_that_is_explained_is_not_reviewed_for_it(scan, name, co
     assert not any("model_type" in m for m in inferred(r))
 
 
+@pytest.mark.parametrize("name", ["llama2-22b-daydreamer-v3", "L2-22B-roleplay", "Llama-2-22B-instruct"])
+def test_a_22b_llama_frankenmerge_binds_both_generations(scan, name):
+    r = scan(card("A model."), name=name, config={"model_type": "llama"})
+    assert {"llama1", "llama2", "apache-2.0"} <= ids(r)
+    assert any("22b" in m.lower() and "every one binds" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name", ["nucleus-22B-base", "Tess-10.7B-v1", "coder-6.7b-instruct", "Solar-10.7B-merge"])
+def test_a_bare_22b_or_a_decimal_size_names_no_llama_generation(scan, name):
+    assert community.candidates(name) == [] and community.by_architecture(name, "llama") == []
+
+
+@pytest.mark.parametrize("name,body", [
+    ("coder-33B", "The base Llama-2 model was used for training."),
+    ("helper-65b", "A fine-tune of Llama 2 on support tickets."),
+    ("chat-30B-v2", "This is a Llama-2 model trained on role-play data."),
+])
+def test_a_llama2_reading_with_a_size_only_llama1_had_binds_llama1_too(scan, name, body):
+    r = scan(card(body), name=name, config={"model_type": "llama"})
+    assert {"llama1", "llama2"} <= ids(r)
+    assert any("point to Llama 2, but" in m and "llama1" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name,body", [
+    ("coder-13B", "The base Llama-2 model was used for training."),
+    ("coder-33B", "Trained from deepseek-coder-33b-base; see the Llama 2 results for comparison."),
+])
+def test_no_llama1_without_that_size_or_with_another_base(scan, name, body):
+    assert "llama1" not in ids(scan(card(body), name=name, config={"model_type": "llama"}))
+
+
+@pytest.mark.parametrize("base,config,expected", [
+    ("someone/Unholy-v1-10L-13B", {"model_type": "llama"}, "llama2"),
+    ("acme/chat-70b", {"model_type": "llama"}, "llama2"),
+    ("acme/story-33b-v2", {"model_type": "llama"}, "llama1"),
+    ("acme/SOLAR-10.7B-merge", {"model_type": "llama"}, None),
+    ("acme/chat-7b", {"model_type": "mistral"}, None),
+])
+def test_an_unreadable_base_with_a_llama_size_on_a_llama_architecture(scan, base, config, expected):
+    r = scan(card("An adapter.", f"library_name: peft\nbase_model: {base}"), config=config)
+    got = ids(r) & {"llama1", "llama2"}
+    assert got == ({expected} if expected else set())
+    if expected:
+        assert any("could not be read, but" in m for m in inferred(r)) and r.verdict != "allow"
+
+
 # -- SPDX expressions ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value,expected", [

@@ -44,10 +44,14 @@ def _choose(entry, gens, found: str, marker_text: str, what: str) -> list[Candid
     if len(marked) > 1:      # own markers outrank the generic ones (vicuna v1.3 at 33B is still LLaMA)
         own = [(g, h) for g, h in marked if _any((entry.get("markers") or {}).get(g), marker_text)]
         marked = own or marked
-    if marked:
-        chosen = [(g, f"{what}: '{found}' with generation marker '{hit}'") for g, hit in marked]
-    elif entry.get("require_marker"):
+    if entry.get("require_marker") and not marked:
         return None
+    if entry.get("all_bind"):      # the weights hold every generation's (a frankenmerge of both)
+        why = f" with generation marker '{marked[0][1]}'" if marked else ""
+        chosen = [(g, f"{what}: '{found}'{why} holds weights of {' and '.join(spans)}; every one binds")
+                  for g in spans]
+    elif marked:
+        chosen = [(g, f"{what}: '{found}' with generation marker '{hit}'") for g, hit in marked]
     elif len(spans) == 1:
         chosen = [(spans[0], f"{what}: '{found}' was released only on {spans[0]}")]
     else:
@@ -68,7 +72,9 @@ def candidates(name: str) -> list[Candidate]:
         m = re.search(entry["name"], name, re.I)
         if not m or _any(entry.get("exclude"), name):
             continue
-        return _choose(entry, gens, m.group(0), name, f"name '{name}'") or []
+        chosen = _choose(entry, gens, m.group(0), name, f"name '{name}'")
+        if chosen is not None:
+            return chosen
     return []
 
 
@@ -142,7 +148,7 @@ def by_architecture(name: str, model_type: str) -> list[Candidate]:
         if hit:
             out.append(Candidate("llama-architecture", g, gens[g]["license"], (), (),
                                  f"config model_type '{model_type}' and size '{hit.strip('-_ .')}' in name '{name}' "
-                                 f"(a size of {g}); the card names no base", arch.get("source", "")))
+                                 f"(a size of {g})", arch.get("source", "")))
     return out[:1]
 
 
