@@ -150,6 +150,28 @@ def test_unreadable_base_id_names_its_family(scan, base, license_id):
     assert base.split("/")[1] in msg
 
 
+@pytest.mark.parametrize("base,license_id", [
+    ("meta-llama/Llama-Prompt-Guard-2-22M", "llama4"),
+    ("meta-llama/Llama-Prompt-Guard-2-86M", "llama4"),
+    ("mistralai/Mistral-7B-v0.1", "apache-2.0"),
+    ("mistralai/Mistral-7B-Instruct-v0.2", "apache-2.0"),
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", "apache-2.0"),
+    ("microsoft/phi-2", "mit"),
+    ("CohereForAI/c4ai-command-r-plus", "cc-by-nc-4.0"),
+    ("CohereForAI/c4ai-command-r-v01", "cc-by-nc-4.0"),
+])
+def test_unreadable_publisher_base_ids_name_their_license(scan, base, license_id):
+    r = scan(card("", f"license: other\nbase_model: {base}"))
+    assert license_id in ids(r)
+    assert any(base in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name", ["Mistral-7B-SciPhi-32k", "SlimOpenOrca-Mistral-7B", "Mixtral-8x7B-MoE-RP-Story"])
+def test_community_models_named_after_mistral_keep_their_own_license(scan, name):
+    r = scan(card("A model.", "license: mit"), name=name, config={"model_type": "mistral"})
+    assert ids(r) == {"mit"} and r.verdict == "allow"
+
+
 @pytest.mark.parametrize("base", ["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
                                   "deepseek-ai/DeepSeek-V3-0324"])
 def test_mit_deepseek_releases_are_not_the_deepseek_license(scan, base):
