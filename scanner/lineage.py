@@ -282,7 +282,8 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     groups: set[str] = set()
     for fam in families(kb):
         group = fam.get("group") or fam["family"]
-        if group in groups or any(re.search(x, name, re.I) for x in fam.get("exclude") or ()):
+        if group in groups or any(re.search(x, name, re.I) for x in fam.get("exclude") or ()) \
+                or fam.get("base_ids_only") and not name_only:
             continue
         evidence = []
         by_name = any(re.search(p, name, re.I) for p in fam.get("name") or ())

@@ -166,10 +166,16 @@ def test_unreadable_publisher_base_ids_name_their_license(scan, base, license_id
     assert any(base in m for m in inferred(r))
 
 
-@pytest.mark.parametrize("name", ["Mistral-7B-SciPhi-32k", "SlimOpenOrca-Mistral-7B", "Mixtral-8x7B-MoE-RP-Story"])
-def test_community_models_named_after_mistral_keep_their_own_license(scan, name):
-    r = scan(card("A model.", "license: mit"), name=name, config={"model_type": "mistral"})
+@pytest.mark.parametrize("name,config", [
+    ("Mistral-7B-SciPhi-32k", {"model_type": "mistral"}), ("SlimOpenOrca-Mistral-7B", {"model_type": "mistral"}),
+    ("Mixtral-8x7B-MoE-RP-Story", {"model_type": "mixtral"}), ("Mistral-7B-v0.1", {"model_type": "mistral"}),
+    ("phi-2", {"model_type": "phi"}),                 # the release itself, relabeled: read from its own card
+])
+def test_models_named_after_a_publisher_release_keep_their_own_license(scan, name, config):
+    r = scan(card("A model.", "license: mit"), name=name, config=config)
     assert ids(r) == {"mit"} and r.verdict == "allow"
+    r = scan(card("A model.", "license: cc-by-nc-4.0"), name=name + "-nc", config=config)
+    assert ids(r) == {"cc-by-nc-4.0"}
 
 
 @pytest.mark.parametrize("base", ["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
