@@ -97,13 +97,18 @@ _RULES_AFTER_TERMS = [
          "The base_model chain is longer than the depth limit; ancestors past it were not read."),
     Rule("lineage-inferred", "Base model inferred", "medium",
          "The card names no base model, but its name, tags or prose point to a model family whose license "
-         "probably binds it. Confirm the base and set base_model in the card."),
+         "probably binds it, or its architecture is that of a family whose license would bind if the weights "
+         "derive from it. Confirm the base and set base_model in the card."),
     Rule("lineage-inferred-parent", "Base model named only in the card's text", "medium",
          "The card's metadata names no such base, but its text does (a merge recipe, a link to the original of a "
          "quantization or copy). The base's terms are added; confirm it and set base_model in the card."),
     Rule("license-inferred", "License named in the card's text", "medium",
          "The card's text (a License line or section, or words in prose) names a license its metadata does not. "
          "Its terms are added; confirm it and set license in the card's metadata."),
+    Rule("license-mentioned", "License mentioned in the card's text, not counted", "low",
+         "The card's prose names a license without saying it applies, while the card's metadata declares "
+         "another license and the repository's own license file is that license's text; the mention is not "
+         "counted. Correct the card if the mention is stale, or review it if that license does apply."),
     Rule("license-choice", "License chosen from alternatives", "info",
          "The card's license is an SPDX expression with alternatives (OR); the scan took the one the policy "
          "allows best and names it. Record that choice where the model is used."),

@@ -401,15 +401,27 @@ def identify(ev: Evidence, kb: KnowledgeBase) -> Identification:
     declared = declared_licenses(card.data, ev.tags, kb)
     detected, files, file_findings = detected_licenses(ev, card, kb)
     own, rec_findings = reconcile(declared, detected, kb, ev.display_name)
-    own, text_findings = _text_licenses(card, own, kb, ev.display_name)
+    own, text_findings = _text_licenses(card, own, kb, ev.display_name, _backed(declared, detected))
     return Identification(card, Licenses(declared, detected, own), files,
                           card.findings + file_findings + rec_findings + text_findings)
 
 
-def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBase, repo: str
-                   ) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
+def _backed(declared: tuple[LicenseUse, ...], detected: tuple[LicenseUse, ...]) -> tuple[LicenseUse, ...]:
+    """The declared licenses the repository's own license file confirms: the card's metadata names
+    them and a license file's text is theirs (an exact or near-exact match)."""
+    confirmed = {u.record for u in detected if u.record and u.kind != "use-policy"
+                 and any(o.kind == "file" and o.confidence >= 0.9 for o in u.origins)}
+    return tuple(u for u in declared if u.record and u.record in confirmed)
+
+
+def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBase, repo: str,
+                   backed: tuple[LicenseUse, ...] = ()) -> tuple[tuple[LicenseUse, ...], tuple[Finding, ...]]:
     """Licenses the card's text names (a License line or section, words in prose): inferred, they add
-    their terms to the repo's own; a `license: other` placeholder gives way to the license they name."""
+    their terms to the repo's own; a `license: other` placeholder gives way to the license they name.
+
+    One exception, read as a careful reader does: a license merely mentioned in prose (no words
+    around it claim it applies) that contradicts a declared license `backed` by the repository's own
+    license text is reported (license-mentioned) and does not bind."""
     if not card.body:
         return own, ()
     found = text_licenses(card.body, license_sections(card.body), kb)
@@ -418,7 +430,20 @@ def _text_licenses(card: CardView, own: tuple[LicenseUse, ...], kb: KnowledgeBas
     known = {u.record or "?" + u.id.lower() for u in own}
     added: list[LicenseUse] = []
     findings: list[Finding] = []
+    backed_keys = {u.record for u in backed}
     for t in found:
+        if backed and not t.asserted and t.where == "README.md (text)" and \
+                (t.record is None or t.record.key not in backed_keys):
+            names = ", ".join(u.name for u in backed)
+            findings.append(Finding(
+                "license-mentioned",
+                f"{repo}: the card's text mentions {t.record.name if t.record else t.name} ('{t.quote}') without "
+                f"saying it applies; the card declares {names} and the repository's license file is its text, "
+                "so the mention is not counted: correct the card if it is stale",
+                evidence={"license": t.record.ref() if t.record else {"id": t.name}, "where": t.where,
+                          "quote": t.quote, "declared": [u.ref() for u in backed]},
+                effect=None, license=t.record.key if t.record else None))
+            continue
         origin = Origin("card-text", t.where, "inferred", 0.6, t.quote)
         use = _use(t.record, origin) if t.record is not None else _unresolved(t.name, origin)
         added.append(use)

@@ -99,6 +99,8 @@ def problems(kb: KnowledgeBase) -> list[str]:
             _check_regex(f"lineages.yaml generation {gen!r}", p, out)
     gens = set(data.get("generations") or {})
     arch = data.get("architecture") or {}
+    if not all(isinstance(w, int) for w in arch.get("widths") or ()):
+        out.append("lineages.yaml architecture: widths must be whole numbers")
     for g, ps in (arch.get("sizes") or {}).items():
         if g not in gens:
             out.append(f"lineages.yaml architecture: generation {g!r} is not defined")

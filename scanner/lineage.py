@@ -55,6 +55,13 @@ def family_licenses_for(model_type: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _llama_licenses(model_type: str) -> frozenset[str]:
+    """Licenses that already say which Llama-architecture base binds: the families of `model_type` and
+    the community generations (scanner/data/lineages.yaml)."""
+    gens = knowledge.lineages().get("generations") or {}
+    return family_licenses_for(model_type) | {str(g.get("license")).lower() for g in gens.values()}
+
+
 _HUB_URL = re.compile(r"^https?://(?:www\.)?(?:huggingface\.co|hf\.co)/", re.I)
 
 
@@ -280,7 +287,8 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     groups: set[str] = set()
     for fam in families(kb):
         group = fam.get("group") or fam["family"]
-        if group in groups or any(_rx(x).search(name) for x in fam.get("exclude") or ()):
+        if group in groups or any(_rx(x).search(name) for x in fam.get("exclude") or ()) \
+                or fam.get("base_ids_only") and not name_only:
             continue
         evidence = []
         by_name = any(_rx(p).search(name) for p in fam.get("name") or ())
@@ -336,10 +344,28 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
     names += [(f"base model {n['id']} could not be read, but", (me, n["id"]), n["id"])
               for n in nodes.values() if n.get("error")]
     community_guesses = [(lead, chain, c) for lead, chain, name in names for c in community.candidates(name)]
-    if not edges and not community_guesses and not any(g[2].get("group") == "llama" for g in guesses):
-        model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+    model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
+    llama_guessed = any(g[2].get("group") == "llama" for g in guesses)
+    if not edges and not community_guesses and not llama_guessed:
         community_guesses = [("the card names no base model, but", (me,), c)
-                             for c in community.by_architecture(me, model_type)]
+                             for c in community.in_text(body_of(ev), me, model_type)]
+    if not community_guesses and not llama_guessed:
+        community_guesses = [(lead, chain, c) for lead, chain, name in names
+                             for c in community.by_architecture(name, model_type)][:1]
+    elif not edges and not community_guesses and all(fam["license"] == "llama2" for _, _, fam, _ in guesses):
+        # prose or a name points to Llama 2, but the name carries a size only LLaMA 1 had (33B, 65B)
+        community_guesses = [("the card's words point to Llama 2, but", (me,), c)
+                             for c in community.by_architecture(me, model_type) if c.generation == "llama1"]
+    if not edges and not community_guesses and not guesses and not unreadable_parents(card) \
+            and not ({u.id for u in own_licenses} & _llama_licenses(model_type)):
+        why = community.unsized_architecture(me, model_type, (ev.config or {}).get("hidden_size"))
+        if why:
+            findings.append(Finding(
+                "lineage-inferred",
+                f"the card names no base model, but {why}: confirm the base and set base_model in the card",
+                evidence={"family": "llama-architecture", "signals": [f"config model_type '{model_type}'"],
+                          "licenses": [], "chain": [me]},
+                effect="review"))
     known = {u.id for u in own_licenses} | {u.id for u in inherited}
     for lead, chain, fam, evidence in guesses:
         rec = kb.resolve(fam["license"])

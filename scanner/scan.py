@@ -35,7 +35,7 @@ from scanner.sources.interface import Source
 from scanner.targets import Target, TargetError, parse_target, validate_repo_id
 
 SCHEMA_VERSION = "1.1.0"   # 1.1: fail_on, configuration; inferred lineage edges; license-inferred, license-choice,
-                           # lineage-inferred-parent;
+                           # lineage-inferred-parent, license-mentioned;
                            # openness (MOF class)
 DEFAULT_JOBS = 12   # threads; scanning is I/O-bound (one model_info per model)
 MAX_DATASETS = 20      # per card

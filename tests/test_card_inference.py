@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from conftest import reference_text
 from scanner import categories, knowledge, spdx_expr
 from scanner import kb as kbmod
 from scanner.infer import MAX_INFERRED_PARENTS, community
@@ -33,10 +34,13 @@ def kb():
 
 @pytest.fixture
 def scan(tmp_path, kb):
-    def run(readme: str, name: str = "model", config: dict | None = None, policy: str = "default"):
+    def run(readme: str, name: str = "model", config: dict | None = None, policy: str = "default",
+            files: dict[str, str] | None = None):
         d = tmp_path / name
         d.mkdir()
         (d / "README.md").write_text(readme, encoding="utf-8")
+        for path, text in (files or {}).items():
+            (d / path).write_text(text, encoding="utf-8")
         if config:
             (d / "config.json").write_text(json.dumps(config), encoding="utf-8")
         scanner = Scanner(None, kb, load_policy(policy), NOW, local=LocalSource())
@@ -146,6 +150,34 @@ def test_unreadable_base_id_names_its_family(scan, base, license_id):
     assert base.split("/")[1] in msg
 
 
+@pytest.mark.parametrize("base,license_id", [
+    ("meta-llama/Llama-Prompt-Guard-2-22M", "llama4"),
+    ("meta-llama/Llama-Prompt-Guard-2-86M", "llama4"),
+    ("mistralai/Mistral-7B-v0.1", "apache-2.0"),
+    ("mistralai/Mistral-7B-Instruct-v0.2", "apache-2.0"),
+    ("mistralai/Mixtral-8x7B-Instruct-v0.1", "apache-2.0"),
+    ("microsoft/phi-2", "mit"),
+    ("CohereForAI/c4ai-command-r-plus", "cc-by-nc-4.0"),
+    ("CohereForAI/c4ai-command-r-v01", "cc-by-nc-4.0"),
+])
+def test_unreadable_publisher_base_ids_name_their_license(scan, base, license_id):
+    r = scan(card("", f"license: other\nbase_model: {base}"))
+    assert license_id in ids(r)
+    assert any(base in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name,config", [
+    ("Mistral-7B-SciPhi-32k", {"model_type": "mistral"}), ("SlimOpenOrca-Mistral-7B", {"model_type": "mistral"}),
+    ("Mixtral-8x7B-MoE-RP-Story", {"model_type": "mixtral"}), ("Mistral-7B-v0.1", {"model_type": "mistral"}),
+    ("phi-2", {"model_type": "phi"}),                 # the release itself, relabeled: read from its own card
+])
+def test_models_named_after_a_publisher_release_keep_their_own_license(scan, name, config):
+    r = scan(card("A model.", "license: mit"), name=name, config=config)
+    assert ids(r) == {"mit"} and r.verdict == "allow"
+    r = scan(card("A model.", "license: cc-by-nc-4.0"), name=name + "-nc", config=config)
+    assert ids(r) == {"cc-by-nc-4.0"}
+
+
 @pytest.mark.parametrize("base", ["deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
                                   "deepseek-ai/DeepSeek-V3-0324"])
 def test_mit_deepseek_releases_are_not_the_deepseek_license(scan, base):
@@ -233,6 +265,43 @@ def test_a_license_the_knowledge_base_lacks_is_named(scan, body, name):
     assert r.verdict == "review"
 
 
+# -- a license merely mentioned against a declared license the repository's own text confirms ----------
+
+@pytest.mark.parametrize("body,mentioned", [
+    ("# Model\n\nTongyi Qianwen license\n\n## License\n\nSee [LICENSE](LICENSE).", "tongyi-qianwen"),
+    ("Weights published by Acme.\n\nLlama 2 Community License\n", "llama2"),
+    ("A chat model.\n\nGemma Terms of Use\n", "gemma"),
+])
+def test_a_bare_mention_against_a_confirmed_label_is_reported_not_counted(scan, body, mentioned):
+    r = scan(card(body), files={"LICENSE": reference_text("apache-2.0.LICENSE.txt")})
+    assert ids(r) == {"apache-2.0"} and r.verdict == "allow"
+    f = next(f for f in r.findings if f.code == "license-mentioned")
+    assert f.effect is None and f.evidence["license"]["id"] == mentioned and f.evidence["quote"]
+    assert not [f for f in r.findings if f.code == "license-inferred"]
+
+
+@pytest.mark.parametrize("body,files,binds", [
+    # words that claim the license applies: it binds whatever the label says
+    ("Use is governed by the Llama 2 Community License.", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("The weights are released under the Tongyi Qianwen license.", {"LICENSE": "apache-2.0.LICENSE.txt"},
+     "tongyi-qianwen"),
+    ("You must accept the Llama 2 Community License to use it.", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    # a License line or section is a claim
+    ("License: llama2\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("## License\n\nLlama 2 Community License\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "llama2"),
+    ("| Weights | License |\n|---|---|\n| 7B | Llama 2 Community License |\n", {"LICENSE": "apache-2.0.LICENSE.txt"},
+     "llama2"),
+    ("A chat model.\n\nCC BY-NC 4.0 license.\n", {"LICENSE": "apache-2.0.LICENSE.txt"}, "cc-by-nc-4.0"),
+    # a bare mention, but no license file confirms the label, or the file is another license's text
+    ("Tongyi Qianwen license\n", {}, "tongyi-qianwen"),
+    ("Tongyi Qianwen license\n", {"LICENSE": "mit.LICENSE.txt"}, "tongyi-qianwen"),
+])
+def test_a_mention_that_claims_or_is_unconfirmed_still_binds(scan, body, files, binds):
+    r = scan(card(body), files={k: reference_text(v) for k, v in files.items()})
+    assert binds in ids(r) and r.verdict != "allow"
+    assert not [f for f in r.findings if f.code == "license-mentioned"]
+
+
 # -- community lineages ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,expected,absent", [
@@ -268,6 +337,112 @@ def test_names_without_a_generation_or_of_another_base_map_to_no_lineage(name):
 def test_a_community_base_license_the_kb_lacks_is_named(scan):
     r = scan(card("A model.", "license: apache-2.0"), name="StableBeluga-13B")
     assert {"llama2", "Stable Beluga Non-Commercial Community License"} <= ids(r)
+
+
+@pytest.mark.parametrize("body,name,expected,absent", [
+    ("Same recipe as my last merge, but with the ReMM model as a base.", "my-merge-13b", {"llama2"}, {"llama1"}),
+    ("A fine-tune of MythoMax with extra role-play data.", "story-writer", {"llama2"}, {"llama1"}),
+    ("This model is based on Xwin-LM and trained further on chat logs.", "helper-13b", {"llama2"}, {"llama1"}),
+    ("Built on top of Stheno for long stories.", "tales", {"llama2"}, {"llama1"}),
+    ("We merged from Huginn and a private LoRA.", "blend-13b", {"llama2"}, {"llama1"}),
+    ("Fine-tuned from Vicuna v1.3 on support tickets.", "ticket-bot", {"llama1"}, {"llama2"}),
+    ("Our base model: Airoboros 33B, trained on more code.", "coder", {"llama1"}, {"llama2"}),
+])
+def test_prose_naming_a_community_base(scan, body, name, expected, absent):
+    r = scan(card(body), name=name, config={"model_type": "llama"})
+    got = ids(r)
+    assert expected <= got and not absent & got, got
+    assert "apache-2.0" in got                           # never replaces the model's own license
+    f = next(f for f in r.findings if f.code == "lineage-inferred")
+    assert "card text" in f.message and f.evidence["source"].startswith("https://")
+    assert r.verdict != "allow"
+
+
+@pytest.mark.parametrize("body,config", [
+    ("Fine-tuned on the airoboros dataset for two epochs.", {"model_type": "llama"}),
+    ("Trained on a dataset derived from airoboros 2.2.", {"model_type": "llama"}),
+    ("Our model outperforms MythoMax on our role-play benchmark.", {"model_type": "llama"}),
+    ("It is better than Xwin-LM at arithmetic.", {"model_type": "llama"}),
+    ("Uses the Vicuna prompt format: USER: ... ASSISTANT: ...", {"model_type": "llama"}),
+    ("We loved ReMM and Huginn, so we made our own.", {"model_type": "llama"}),
+    ("A fine-tune of MythoMax's data recipe on Mistral 7B.", {"model_type": "mistral"}),
+])
+def test_community_names_that_are_no_base_add_nothing(scan, body, config):
+    r = scan(card(body), name="my-model-7b" if config["model_type"] == "mistral" else "my-model", config=config)
+    assert not {"llama1", "llama2"} & ids(r)
+    assert not any("community lineage" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name,width", [("function-caller-v1", None), ("my-assistant", 4096),
+                                        ("Synthia-v3-11B", None), ("llama-tiny-chat", 5120)])
+def test_a_llama_architecture_that_names_no_base_nor_size_is_reviewed(scan, name, width):
+    config = {"model_type": "llama", **({"hidden_size": width} if width else {})}
+    r = scan(card("An assistant for calling APIs. All models are released under Apache 2.0."), name=name,
+             config=config)
+    assert ids(r) == {"apache-2.0"}                     # nothing is guessed: it may be trained from scratch
+    f = next(f for f in r.findings if f.code == "lineage-inferred")
+    assert "model_type 'llama'" in f.message and name in f.message and f.effect == "review"
+    assert (f"hidden size {width}" in f.message) is bool(width)
+    assert r.verdict == "review"
+
+
+@pytest.mark.parametrize("name,config,front", [
+    ("TinyLlama-1.1B-chat-ft", {"model_type": "llama"}, "license: apache-2.0"),
+    ("my-assistant", {"model_type": "mistral"}, "license: apache-2.0"),
+    ("my-assistant", None, "license: apache-2.0"),
+    ("my-assistant", {"model_type": "llama"}, "license: llama2"),
+    ("my-assistant", {"model_type": "llama", "hidden_size": 64}, "license: apache-2.0"),    # no Meta width
+    ("llama-tiny-random", {"model_type": "llama", "hidden_size": 2048}, "license: apache-2.0"),
+])
+def test_an_architecture_that_is_explained_is_not_reviewed_for_it(scan, name, config, front):
+    r = scan(card("An assistant.", front), name=name, config=config)
+    assert not any("model_type" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name", ["llama2-22b-daydreamer-v3", "L2-22B-roleplay", "Llama-2-22B-instruct"])
+def test_a_22b_llama_frankenmerge_binds_both_generations(scan, name):
+    r = scan(card("A model."), name=name, config={"model_type": "llama"})
+    assert {"llama1", "llama2", "apache-2.0"} <= ids(r)
+    assert any("22b" in m.lower() and "every one binds" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name", ["nucleus-22B-base", "Tess-10.7B-v1", "coder-6.7b-instruct", "Solar-10.7B-merge"])
+def test_a_bare_22b_or_a_decimal_size_names_no_llama_generation(scan, name):
+    assert community.candidates(name) == [] and community.by_architecture(name, "llama") == []
+
+
+@pytest.mark.parametrize("name,body", [
+    ("coder-33B", "The base Llama-2 model was used for training."),
+    ("helper-65b", "A fine-tune of Llama 2 on support tickets."),
+    ("chat-30B-v2", "This is a Llama-2 model trained on role-play data."),
+])
+def test_a_llama2_reading_with_a_size_only_llama1_had_binds_llama1_too(scan, name, body):
+    r = scan(card(body), name=name, config={"model_type": "llama"})
+    assert {"llama1", "llama2"} <= ids(r)
+    assert any("point to Llama 2, but" in m and "llama1" in m for m in inferred(r))
+
+
+@pytest.mark.parametrize("name,body", [
+    ("coder-13B", "The base Llama-2 model was used for training."),
+    ("coder-33B", "Trained from deepseek-coder-33b-base; see the Llama 2 results for comparison."),
+])
+def test_no_llama1_without_that_size_or_with_another_base(scan, name, body):
+    assert "llama1" not in ids(scan(card(body), name=name, config={"model_type": "llama"}))
+
+
+@pytest.mark.parametrize("base,config,expected", [
+    ("someone/Unholy-v1-10L-13B", {"model_type": "llama"}, "llama2"),
+    ("acme/chat-70b", {"model_type": "llama"}, "llama2"),
+    ("acme/story-33b-v2", {"model_type": "llama"}, "llama1"),
+    ("acme/SOLAR-10.7B-merge", {"model_type": "llama"}, None),
+    ("acme/chat-7b", {"model_type": "mistral"}, None),
+])
+def test_an_unreadable_base_with_a_llama_size_on_a_llama_architecture(scan, base, config, expected):
+    r = scan(card("An adapter.", f"library_name: peft\nbase_model: {base}"), config=config)
+    got = ids(r) & {"llama1", "llama2"}
+    assert got == ({expected} if expected else set())
+    if expected:
+        assert any("could not be read, but" in m for m in inferred(r)) and r.verdict != "allow"
 
 
 # -- SPDX expressions ---------------------------------------------------------------------------------

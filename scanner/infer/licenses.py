@@ -44,6 +44,7 @@ class TextLicense:
     name: str             # the record's id, or the name as the card writes it
     where: str            # README.md (License line | License section | text)
     quote: str
+    asserted: bool = True  # False: named in prose with no words that claim it applies (a bare mention)
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +55,11 @@ def _names() -> tuple[tuple[re.Pattern[str], str], ...]:
 @functools.lru_cache(maxsize=1)
 def _line() -> re.Pattern[str]:
     return re.compile(phrases()["license_line"], re.I | re.M)
+
+
+@functools.lru_cache(maxsize=1)
+def _claim() -> re.Pattern[str]:
+    return re.compile(phrases()["license_claim"], re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,10 +92,10 @@ def text_licenses(body: str, section: str, kb: KnowledgeBase) -> list[TextLicens
     text = body[:MAX_BODY]
     out: list[TextLicense] = []
 
-    def add(rec: LicenseRecord | None, name: str, where: str, q: str) -> None:
+    def add(rec: LicenseRecord | None, name: str, where: str, q: str, asserted: bool = True) -> None:
         key = rec.key if rec else "?" + name.lower()
         if len(out) < MAX_FOUND and all((o.record.key if o.record else "?" + o.name.lower()) != key for o in out):
-            out.append(TextLicense(rec, rec.id if rec else name, where, q))
+            out.append(TextLicense(rec, rec.id if rec else name, where, q, asserted))
 
     for m in _line().finditer(text):
         value = m.group(1)
@@ -125,7 +131,8 @@ def text_licenses(body: str, section: str, kb: KnowledgeBase) -> list[TextLicens
                         quote(sec, u.start(), u.end()))
     for sentence in _sentences(text):
         for rec, s, e in _named_in(sentence, kb):
-            add(rec, rec.id, "README.md (text)", quote(sentence, s, e))
+            add(rec, rec.id, "README.md (text)", quote(sentence, s, e),
+                bool(_claim().search(sentence[:s] + " " + sentence[e:])))
         if len(out) >= MAX_FOUND:
             break
     return out
