@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "hub"
 NOW = "2026-11-28T00:00:00Z"
 LLAMA, PHI, QWEN = "meta-llama/Meta-Llama-3-70B", "microsoft/phi-4", "Qwen/Qwen2.5-7B-Instruct"
+WATT = "watt-ai/watt-tool-70B"      # reviewed under the default policy
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -191,14 +192,14 @@ def test_the_bundle_of_the_models_deployed_now_must_match_the_recorded_one(locke
 def test_a_waiver_added_later_keeps_the_approval_but_the_bundle_names_the_new_verdict(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "modelscan.yaml").write_text(manifest(QWEN))
+    (repo / "modelscan.yaml").write_text(manifest(WATT))
     policy = "version: 1\nname: org\nextends: default\nwaivers: []\n"
     (repo / "org.yaml").write_text(policy)
     assert cli(repo, "lock", "--policy", "org.yaml", "--bundle", "compliance", "--fail-on", "never").returncode == 0
-    entry = json.loads((repo / "modelscan.lock").read_text())["models"][QWEN]
+    entry = json.loads((repo / "modelscan.lock").read_text())["models"][WATT]
     assert entry["verdict"] == "review"
     (repo / "org.yaml").write_text(policy.replace("waivers: []", f"""waivers:
-  - model: {QWEN}
+  - model: {WATT}
     revision: {entry['revision']}
     verdict: allow
     reason: read by legal (LEGAL-1)
@@ -207,10 +208,10 @@ def test_a_waiver_added_later_keeps_the_approval_but_the_bundle_names_the_new_ve
     proc = cli(repo, "gate", "--locked", "--policy", "org.yaml", "-f", "json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     rep = report(proc)
-    qwen = next(r for r in rep["results"] if r["repo_id"] == QWEN)
+    qwen = next(r for r in rep["results"] if r["repo_id"] == WATT)
     assert qwen["verdict"] == "allow" and "approval-stale" not in {f["code"] for f in qwen["findings"]}
     [finding] = stale(rep)
-    assert finding["evidence"]["models"]["changed"] == [f"{QWEN}@{entry['revision'][:12]} (verdict review -> allow)"]
+    assert finding["evidence"]["models"]["changed"] == [f"{WATT}@{entry['revision'][:12]} (verdict review -> allow)"]
     assert finding["evidence"]["files"]["changed"] == ["obligations.json"]
 
 
