@@ -45,7 +45,7 @@ def test_every_model_found_with_file_and_line(deploy_repo):
             assert line[r.column - 1:].startswith(r.repo_id.split("/")[0]) or "hf.co" in line
     manifest = [r for r in refs if r.kind == "manifest"]
     assert all(thaw(r.context) == {"commercial": True, "deployment_regions": ["US"]} for r in manifest)
-    assert next(r for r in refs if r.kind == "ollama").location()["quant"] == "Q4_K_M"
+    assert next(r for r in refs if r.kind == "ollama").location().extra == {"quant": "Q4_K_M"}
 
 
 def test_a_model_in_several_files_is_one_item_with_all_locations(deploy_repo):
@@ -53,7 +53,7 @@ def test_a_model_in_several_files_is_one_item_with_all_locations(deploy_repo):
     assert [i.repo_id for i in items] == [gf.PHI2, gf.MISTRAL, gf.FALCON_RW, gf.PHI2_GGUF, gf.ZEPHYR, gf.QWEN,
                                           gf.TINYLLAMA]
     qwen = next(i for i in items if i.repo_id == gf.QWEN)
-    assert [(loc["file"], loc["line"], loc["kind"]) for loc in qwen.locations] == [
+    assert [(loc.file, loc.line, loc.kind) for loc in qwen.locations] == [
         ("deploy/docker-compose.yml", 9, "compose"), ("deploy/serve.sh", 3, "vllm")]
 
 

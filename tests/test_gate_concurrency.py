@@ -95,7 +95,7 @@ def test_fifty_fine_tunes_fetch_their_base_once(tmp_path, kb, default_policy):
         wall = time.monotonic() - t0
         assert [d.result.repo_id for d in decisions] == [r.repo_id for r in refs]
         assert all(d.result.verdict != "error" for d in decisions)
-        assert all(any(n["id"] == gf.MISTRAL for n in d.result.lineage["nodes"]) for d in decisions)
+        assert all(any(n.id == gf.MISTRAL for n in d.result.lineage.nodes) for d in decisions)
         assert gf.model_info_requests(hub, gf.MISTRAL) == 1
         for ds in ("HuggingFaceH4/ultrachat_200k", "HuggingFaceH4/ultrafeedback_binarized"):
             assert hub.count("GET", rf"^/api/datasets/{ds}$") == 1

@@ -20,6 +20,7 @@ from conftest import reference_text  # noqa: E402
 from hubserver import FakeHub  # noqa: E402
 
 from scanner.gate.lock import load_lock, lock_bytes, write_lock  # noqa: E402
+from scanner.result import Location  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(not gf.cf.DEFAULT_CORPUS_DIR.is_dir(), reason="shared corpus not found")]
@@ -196,6 +197,6 @@ def test_changed_knowledge_base_voids_approvals(tmp_path, kb, default_policy):
         assert r.verdict == "review" and r.sha == shas[gf.PHI2]
         stale = next(f for f in r.findings if f.code == "approval-stale")
         assert "the knowledge base changed" in stale.message and "policy" not in stale.message
-        assert r.locations == ({"file": "serve.sh", "line": 1, "kind": "vllm"},)
+        assert r.locations == (Location("serve.sh", 1, "vllm"),)
     assert lock_bytes([old_kb]) == (tmp_path / "modelscan.lock").read_bytes()
     assert isinstance(lock, Lock)

@@ -726,11 +726,11 @@ def test_junit_and_sarif_stay_valid_for_any_text(name, message):
 
     from scanner import formats
     from scanner.findings import Finding
-    from scanner.result import PolicyRef, Report, Result
+    from scanner.result import Location, PolicyRef, Report, Result
 
     r = Result(target=name or "x", repo_id=None, revision=None, sha=None, source="none", verdict="review",
                reasons=(message,), findings=(Finding("file-unreadable", message, evidence={"file": name}),),
-               locations=({"file": name, "line": 1},))
+               locations=(Location(name, 1),))
     report = Report(schema_version="1.0.0", tool={"name": "modelscan", "version": "0"},
                     knowledge_base={"hash": "sha256:0", "records": 0}, policy=PolicyRef(None, name, "sha256:0"),
                     evaluated_at="2026-11-30T00:00:00Z", context={}, results=(r,))

@@ -13,6 +13,7 @@ from hubserver import FakeHub
 from scanner import kb as kbmod
 from scanner.lineage import parents_of
 from scanner.policy.model import load_policy, parse_context_overrides
+from scanner.result import LineageEdge
 from scanner.scan import Scanner
 from scanner.fetchplan import card_text_needed  # noqa: E402
 from scanner.sources.hub import HubSettings, HubSource
@@ -99,8 +100,8 @@ def test_gguf_of_the_finetune_two_hops(hub, tmp_path):
     assert "llama3" in ids(r) and "license-conflict-with-base" in codes(r)
     llama = next(u for u in r.licenses.effective if u.id == "llama3")
     assert llama.via == ("quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3)
-    assert r.lineage["edges"][0]["relation"] == "quantized"
-    assert [n["id"] for n in r.lineage["nodes"]] == ["quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3]
+    assert r.lineage.edges[0].relation == "quantized"
+    assert [n.id for n in r.lineage.nodes] == ["quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3]
 
 
 def test_merge_of_llama2_and_mistral(hub, tmp_path):
@@ -111,7 +112,7 @@ def test_merge_of_llama2_and_mistral(hub, tmp_path):
                                             "tags": ["merge", "mergekit"]})
     r = scanner_for(hub, tmp_path, policy="research").scan_one("merger/frankenmerge-7b")
     assert {"llama2", "apache-2.0", "cc-by-nc-4.0"} <= ids(r)
-    assert {e["relation"] for e in r.lineage["edges"]} == {"merge"}
+    assert {e.relation for e in r.lineage.edges} == {"merge"}
 
 
 def test_lora_adapter_on_gemma(hub, tmp_path):
@@ -123,7 +124,7 @@ def test_lora_adapter_on_gemma(hub, tmp_path):
                  {"adapter_model.safetensors": b"\0", "adapter_config.json": "{}"})
     r = scanner_for(hub, tmp_path, contexts=["use_cases=chat,military"]).scan_one("someone/gemma-2-9b-lora")
     assert "gemma" in ids(r)
-    assert r.lineage["edges"] == [{"child": "someone/gemma-2-9b-lora", "parent": "google/gemma-2-9b", "relation": "adapter"}]
+    assert r.lineage.edges == (LineageEdge("someone/gemma-2-9b-lora", "google/gemma-2-9b", "adapter"),)
     gemma = next(u for u in r.licenses.effective if u.id == "gemma")
     assert gemma.via[-1] == "google/gemma-2-9b"
     assert any(o.license.startswith("gemma") for o in r.obligations)
@@ -142,7 +143,7 @@ def test_cycle_deep_chain_and_missing_parent_are_bounded(hub, tmp_path):
     assert time.perf_counter() - t0 < 30
     assert "lineage-cycle" in codes(cyc) and cyc.verdict != "allow"
     assert "lineage-depth-capped" in codes(deep) and deep.verdict != "allow"
-    assert len(deep.lineage["nodes"]) <= 12
+    assert len(deep.lineage.nodes) <= 12
     assert "lineage-parent-unavailable" in codes(orphan) and orphan.verdict != "allow"
     assert any("gone/base-model" in f.message for f in orphan.findings)
     # the 40-deep chain costs at most max_depth + 1 model_info requests

@@ -17,7 +17,7 @@ from scanner.kb import KnowledgeBase, LicenseRecord, Term
 from scanner import terms
 from scanner.policy.model import Policy
 from scanner.terms import Check, TermRegistry
-from scanner.result import Classification, LicenseUse, Obligation
+from scanner.result import Classification, LicenseRef, LicenseUse, Obligation
 from scanner.vocab import RANK, Effect, Verdict, verdict_from_rank
 
 
@@ -141,10 +141,11 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                     findings.append(Finding("term-needs-review", f"{rec.name}: {message}", evidence=ev,
                                             effect="review", license=rec.key))
                 else:
-                    obligations.append(Obligation(term.type, label, message, term.get("source"), rec.ref()))
+                    obligations.append(Obligation(term.type, label, message, term.get("source"),
+                                                  LicenseRef(rec.id, rec.version, rec.name)))
                 continue
             obligations.append(Obligation(term.type, label, _obligation_text(term, rec, notices), term.get("source"),
-                                          rec.ref()))
+                                          LicenseRef(rec.id, rec.version, rec.name)))
     return findings, obligations
 
 
