@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "scripts"))
+from support.modules import load_module
+from support.paths import ROOT
 
-import corpus_facts as cf  # noqa: E402
+cf = load_module("scripts/corpus_facts.py")
 from hubserver import FakeHub  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(60),

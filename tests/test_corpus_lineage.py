@@ -12,6 +12,7 @@ import pytest
 
 from conftest import SHARED
 from hubserver import FakeHub
+from support.modules import load_module
 
 CARDS = SHARED / "corpus" / "model-cards"
 TSV = CARDS / "expected-effective.tsv"
@@ -43,7 +44,7 @@ def _parent_spec(repo_id: str, license_id: str, kb) -> dict:
 def corpus_scan(tmp_path_factory):
     if not TSV.is_file():
         pytest.skip("shared corpus not present")
-    import corpus_facts
+    corpus_facts = load_module("scripts/corpus_facts.py")
     from scanner import kb as kbmod
     from scanner.policy.model import load_policy
     from scanner.scan import Scanner

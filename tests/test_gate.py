@@ -5,13 +5,10 @@ the fake Hub (locations in the JSON and SARIF reports, CI files)."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from hubserver import FakeHub  # noqa: E402

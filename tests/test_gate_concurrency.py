@@ -6,14 +6,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from hubserver import FakeHub  # noqa: E402

@@ -7,13 +7,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from conftest import reference_text  # noqa: E402

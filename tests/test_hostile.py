@@ -21,7 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path(__file__).parent / "hostile"
-sys.path.insert(0, str(Path(__file__).parent))
 
 from hubserver import FakeHub  # noqa: E402
 

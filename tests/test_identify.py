@@ -10,15 +10,15 @@ import datetime as dt
 import hashlib
 import json
 import statistics
-import sys
 import time
 
 import pytest
 
 from conftest import NOW, ROOT, TEXTS, card, make_model_dir, reference_text, run_cli
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import identify_bench as bench  # noqa: E402
+from support.modules import load_module
+
+bench = load_module("benchmarks/identify_bench.py")
 
 from scanner.evidence import Evidence  # noqa: E402
 from scanner.sources.files import file_evidence  # noqa: E402

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import card  # noqa: E402
 from hubserver import FakeHub  # noqa: E402
