@@ -187,9 +187,10 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
                 continue
             if len(path) - 1 > max_depth:
                 if not capped:
-                    findings.append(Finding("lineage-depth-capped",
-                                            f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
-                                            evidence={"chain": list(path)}, effect="review"))
+                    findings.append(Finding(
+                        "lineage-depth-capped",
+                        f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
+                        evidence={"chain": list(path)}, effect="review"))
                 capped = True
                 continue
             chains[pid] = path
@@ -446,11 +447,13 @@ def _duties(ev: Evidence, card: Mapping[str, Any], body: str, own: list[LicenseU
             if key in done:
                 continue
             problem = None
-            if term.type == "derivative-naming" and term.get("prefix") and not _name_starts_with(name, term.get("prefix")):
-                problem = f"{rec.name} requires derivative model names to begin with \"{term.get('prefix')}\"; " \
+            prefix = term.get("prefix")
+            if term.type == "derivative-naming" and prefix and not _name_starts_with(name, prefix):
+                problem = f"{rec.name} requires derivative model names to begin with \"{prefix}\"; " \
                           f"'{name}' does not"
             elif term.type == "license-copy" and not has_license_file:
-                problem = f"{rec.name} requires a copy of the license with the model; the repository has no LICENSE file"
+                problem = (f"{rec.name} requires a copy of the license with the model; "
+                           "the repository has no LICENSE file")
             elif term.type == "notice-file" and not has_notice and not has_license_file:
                 problem = f"{rec.name} requires a notice file with redistributions; the repository has none"
             elif term.type == "use-restrictions-passdown" and rec.family and rec.family not in own_families \

@@ -214,7 +214,8 @@ def test_sarif_results_carry_verdicts_and_levels(json_report):
     assert by_code[("mistralai/Codestral-22B-v0.1", "non-commercial-use")]["level"] == "error"     # deny
     assert by_code[("mistralai/Codestral-22B-v0.1", "license-needs-review")]["level"] == "warning"  # review
     assert by_code[("watt-ai/watt-tool-70B", "license-conflict-with-base")]["level"] == "warning"  # review: no errors
-    assert by_code[("watt-ai/watt-tool-70B", "derivative-duty-unmet")]["level"] == "note"       # does not block on its own
+    # does not block on its own
+    assert by_code[("watt-ai/watt-tool-70B", "derivative-duty-unmet")]["level"] == "note"
     assert by_code[("meta-llama/Llama-3-70B", "target-unavailable")]["level"] == "error"
     # levels from the verdict: an allowed model has notes only, a reviewed one no errors
     by_verdict: dict[str, set] = {}
@@ -379,7 +380,7 @@ def test_markdown_summary_and_blocked_details(json_report):
     text = cli("markdown").stdout
     rows = _table(text)
     assert len(rows) == len(TARGETS)
-    for row, (target, verdict) in zip(rows, TARGETS.items()):
+    for row, verdict in zip(rows, TARGETS.values(), strict=True):
         assert f"**{verdict.upper()}**" in row
         assert row.count("|") == 5
     assert "apache-2.0" in rows[0] and "Open weights, permissive license" in rows[0]
@@ -519,7 +520,8 @@ def test_spdx_document_validates(json_report, kb, tmp_path):
         assert len(e.extracted_text) < 300      # a pointer, never the license text
     # lineage: the quantisation is a variant of its base
     gguf = by_name[GGUF].spdx_id
-    rel = [r for r in doc.relationships if r.spdx_element_id == gguf and r.relationship_type != RelationshipType.DESCRIBES]
+    rel = [r for r in doc.relationships
+           if r.spdx_element_id == gguf and r.relationship_type != RelationshipType.DESCRIBES]
     assert [(r.relationship_type, packages[r.related_spdx_element_id].name) for r in rel] == \
         [(RelationshipType.VARIANT_OF, GGUF_BASE)]
     verdicts = {a.spdx_id: a.annotation_comment.splitlines()[0] for a in doc.annotations}

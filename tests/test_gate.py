@@ -241,7 +241,8 @@ def test_gate_exit_codes_fail_on_and_nothing_found(tmp_path):
         # a broken manifest: exit 2, one line, file:line
         (repo / "modelscan.yaml").write_text("version: 1\ndeployments:\n  - name: a\n    models: [\"bad id\"]\n")
         proc, _ = gf.modelscan(hub.url, tmp_path / "home", "gate", cwd=repo)
-        assert proc.returncode == 2 and proc.stderr.startswith("modelscan: error: modelscan.yaml:4: deployments.0.models.0")
+        assert proc.returncode == 2
+        assert proc.stderr.startswith("modelscan: error: modelscan.yaml:4: deployments.0.models.0")
         assert len(proc.stderr.strip().splitlines()) == 1
 
 
@@ -254,7 +255,8 @@ def test_action_and_pre_commit_hook_definitions():
     assert "pip install" in script and "bin/modelscan\" ci github" in script     # tests/test_ci_github.py runs it
     hooks = yaml.safe_load((gf.ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "modelscan-gate")
-    assert hook["language"] == "python" and hook["pass_filenames"] is True and hook["entry"].startswith("modelscan-compliance gate")
+    assert hook["language"] == "python" and hook["pass_filenames"] is True
+    assert hook["entry"].startswith("modelscan-compliance gate")
     import re
     files = re.compile(hook["files"])
     for name in ("modelscan.yaml", "deploy/k8s/app.yaml", "docker-compose.yml", "Dockerfile", "serve.sh",

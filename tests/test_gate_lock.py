@@ -68,7 +68,8 @@ def test_lock_records_the_approvals_deterministically(served):
     proc, _ = gf.modelscan(hub.url, home, "lock", "--now", "2027-01-01", cwd=repo)
     assert proc.returncode == 0 and (repo / "modelscan.lock").read_bytes() == first
     data = json.loads(first)
-    assert data["format"] == "modelscan-lock" and data["version"] == 1 and list(data["models"]) == sorted(data["models"])
+    assert data["format"] == "modelscan-lock" and data["version"] == 1
+    assert list(data["models"]) == sorted(data["models"])
 
 
 def test_pinned_and_locked_with_a_warm_cache_makes_no_request(served):
@@ -102,7 +103,8 @@ def test_license_drift_fails_the_gate_and_the_pinned_revision_still_passes(serve
     info["cardData"]["license"] = "cc-by-nc-4.0"
     info["cardData"].pop("license_link", None)
     info["tags"] = [t for t in info["tags"] if t != "license:mit"] + ["license:cc-by-nc-4.0"]
-    new_sha = hub.add_repo(gf.PHI2, info, {**specs[gf.PHI2].files, "LICENSE": reference_text("cc-by-nc-4.0.LICENSE.txt")})
+    new_sha = hub.add_repo(gf.PHI2, info,
+                           {**specs[gf.PHI2].files, "LICENSE": reference_text("cc-by-nc-4.0.LICENSE.txt")})
     assert new_sha != shas[gf.PHI2]
 
     proc, _ = gf.modelscan(hub.url, home, "gate", "--locked", "-f", "json", cwd=repo)

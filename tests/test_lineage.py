@@ -27,7 +27,8 @@ def _llama3_base(hub: FakeHub) -> None:
     hub.add_repo(LLAMA3, {"cardData": {"license": "llama3", "extra_gated_prompt": reference_text("llama3.LICENSE.txt")},
                           "pipeline_tag": "text-generation", "config": {"model_type": "llama"},
                           "tags": ["llama", "llama-3", "license:llama3"]},
-                 {"LICENSE": reference_text("llama3.LICENSE.txt"), "USE_POLICY.md": reference_text("llama3.USE_POLICY.md"),
+                 {"LICENSE": reference_text("llama3.LICENSE.txt"),
+                  "USE_POLICY.md": reference_text("llama3.USE_POLICY.md"),
                   "model-00001-of-00004.safetensors": b"\0" * 16},
                  gated="manual")
 
@@ -105,10 +106,11 @@ def test_gguf_of_the_finetune_two_hops(hub, tmp_path):
 
 
 def test_merge_of_llama2_and_mistral(hub, tmp_path):
-    hub.add_repo("meta-llama/Llama-2-7b-hf", {"cardData": {"license": "llama2"}}, {"LICENSE": reference_text("llama2.LICENSE.txt")})
+    hub.add_repo("meta-llama/Llama-2-7b-hf", {"cardData": {"license": "llama2"}},
+                 {"LICENSE": reference_text("llama2.LICENSE.txt")})
     hub.add_repo("mistralai/Mistral-7B-v0.1", {"cardData": {"license": "apache-2.0"}})
-    hub.add_repo("merger/frankenmerge-7b", {"cardData": {"license": "cc-by-nc-4.0",
-                                                          "base_model": ["meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1"]},
+    bases = ["meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1"]
+    hub.add_repo("merger/frankenmerge-7b", {"cardData": {"license": "cc-by-nc-4.0", "base_model": bases},
                                             "tags": ["merge", "mergekit"]})
     r = scanner_for(hub, tmp_path, policy="research").scan_one("merger/frankenmerge-7b")
     assert {"llama2", "apache-2.0", "cc-by-nc-4.0"} <= ids(r)
@@ -214,7 +216,8 @@ def test_tinyllama_is_not_a_llama_derivative(hub, tmp_path):
 
 
 def test_dataset_licenses_under_a_commercial_context(hub, tmp_path):
-    hub.add_repo("microsoft/ms_marco", {"cardData": {"license": "other", "license_name": "ms-marco-terms"}}, kind="dataset")
+    hub.add_repo("microsoft/ms_marco", {"cardData": {"license": "other", "license_name": "ms-marco-terms"}},
+                 kind="dataset")
     hub.add_repo("stanfordnlp/snli", {"cardData": {"license": "cc-by-sa-4.0"}}, kind="dataset")
     hub.add_repo("sentence-transformers/all-MiniLM-L6-v2",
                  {"cardData": {"license": "apache-2.0", "datasets": ["microsoft/ms_marco", "stanfordnlp/snli",
