@@ -81,7 +81,7 @@ def smoke_dict(s: SmokeOutcome) -> dict[str, Any]:
     if s.download_seconds is not None:
         out["download_seconds"] = s.download_seconds
     out["status"] = s.status
-    if s.files:
+    if s.status == "passed":
         out["files"] = list(s.files)
     for key in ("code", "stage"):
         if getattr(s, key) is not None:
