@@ -84,7 +84,7 @@ def analyze(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, po
         target=ev.target, repo_id=ev.repo_id, revision=ev.revision, sha=ev.sha, source=ev.source, verdict=verdict,
         reasons=reasons, licenses=Licenses(licenses.declared, licenses.detected, effective), classification=cls,
         findings=all_findings, obligations=obligations, files=files,
-        lineage=lineage.as_dict(), provenance=dict(ev.provenance) or None, openness=openness)
+        lineage=lineage.graph(), provenance=dict(ev.provenance) or None, openness=openness)
 
 
 def _lineage_modalities(lineage: Lineage, graph: Mapping[str, GraphEntry], memo: IdentificationMemo,
@@ -95,7 +95,7 @@ def _lineage_modalities(lineage: Lineage, graph: Mapping[str, GraphEntry], memo:
 
     out: set[str] = set(name_modalities(me.repo_id))
     for node in lineage.nodes:
-        node_id = str(node.get("id")) if isinstance(node, Mapping) else ""
+        node_id = node.id
         node_ev = graph.get(node_id)
         if isinstance(node_ev, Evidence):
             if node_ev is not me:
@@ -111,7 +111,7 @@ def _notice_lines(me: Evidence, lineage: Lineage, graph: Mapping[str, GraphEntry
     model and its bases ship (files and the access-gate prompt) that were identified as that record."""
     from scanner.notices import notice_line
 
-    chain = [me] + [e for n in lineage.nodes if isinstance(e := graph.get(str(n.get("id"))), Evidence) and e is not me]
+    chain = [me] + [e for n in lineage.nodes if isinstance(e := graph.get(n.id), Evidence) and e is not me]
     out: dict[str, str] = {}
     for node_ev in chain:
         ident = memo(node_ev)

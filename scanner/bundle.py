@@ -57,8 +57,8 @@ class BundleInput:
 def chain_of(result: Result, own: Evidence, graph: Mapping[str, Any]) -> tuple[Evidence, ...]:
     """The evidence of the model and of every base in its lineage that was read, in lineage order."""
     out = [own]
-    for node in (result.lineage or {}).get("nodes") or ():
-        ev = graph.get(str(node.get("id"))) if isinstance(node, Mapping) else None
+    for node in result.lineage.nodes if result.lineage else ():
+        ev = graph.get(node.id)
         if isinstance(ev, Evidence) and ev is not own and ev not in out:
             out.append(ev)
     return tuple(out)

@@ -24,7 +24,7 @@ from scanner.findings import Finding
 from scanner.infer import MAX_BODY, community
 from scanner.infer.parents import TextParent, text_parents
 from scanner.kb import KnowledgeBase, data_file
-from scanner.result import LicenseUse, Origin
+from scanner.result import LicenseRef, LicenseUse, LineageDataset, LineageEdge, LineageGraph, LineageNode, Origin
 
 MAX_DEPTH = 10
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -130,36 +130,36 @@ def dataset_ids(card: Mapping[str, Any], tags: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Lineage:
-    nodes: tuple[Mapping[str, Any], ...] = ()
-    edges: tuple[Mapping[str, Any], ...] = ()
+    nodes: tuple[LineageNode, ...] = ()
+    edges: tuple[LineageEdge, ...] = ()
     inherited: tuple[LicenseUse, ...] = ()
     roots: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
-    datasets: tuple[Mapping[str, Any], ...] = ()   # {id, licenses: [LicenseUse], error?}
+    datasets: tuple[Mapping[str, Any], ...] = ()   # {id, licenses: [LicenseUse], error?, of}
 
-    def as_dict(self) -> dict[str, Any] | None:
+    def graph(self) -> LineageGraph | None:
+        """The graph the result reports; None when the model has no base and lists no dataset."""
         if not self.edges and not self.nodes[1:] and not self.datasets:
             return None
-        return {"nodes": [dict(n) for n in self.nodes], "edges": [dict(e) for e in self.edges],
-                "roots": list(self.roots),
-                "datasets": [{"id": d["id"], "licenses": [u.ref() for u in d["licenses"]],
-                              **({"error": d["error"]} if d.get("error") else {})} for d in self.datasets]}
+        datasets = tuple(LineageDataset(d["id"], tuple(LicenseRef.of(u) for u in d["licenses"]),
+                                        d.get("error") or None) for d in self.datasets)
+        return LineageGraph(self.nodes, self.edges, self.roots, datasets)
 
 
 def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, GraphEntry], max_depth: int,
           body_of: Callable[[Evidence], str] = lambda e: ""):
     me = ev.repo_id or ev.target
-    nodes: dict[str, dict[str, Any]] = {}
-    edges: list[dict[str, Any]] = []
+    nodes: dict[str, LineageNode] = {}
+    edges: list[LineageEdge] = []
     findings: list[Finding] = []
     inherited: list[LicenseUse] = []
     roots: list[str] = []
     visited_ev: list[Evidence] = [ev]
     capped = False
 
-    def node_info(node_ev: Evidence, node_id: str) -> dict[str, Any]:
-        return {"id": node_id, "revision": node_ev.sha,
-                "licenses": [u.ref() for u in own_of(node_ev) if u.kind != "use-policy"]}
+    def node_info(node_ev: Evidence, node_id: str) -> LineageNode:
+        return LineageNode(node_id, node_ev.sha,
+                           tuple(LicenseRef.of(u) for u in own_of(node_ev) if u.kind != "use-policy"))
 
     # Breadth first, each repo once: a repo reached by several paths (a merge of two fine-tunes
     # of one base) is walked once, through its shortest chain, so the walk is linear in the graph.
@@ -173,11 +173,11 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
         if not parents and node_id != me and node_id not in roots:
             roots.append(node_id)
         for relation, pid, said in parents:
-            if any(e["child"] == node_id and e["parent"] == pid for e in edges):
+            if any(e.child == node_id and e.parent == pid for e in edges):
                 continue
-            edge: dict[str, Any] = {"child": node_id, "parent": pid, "relation": relation}
+            edge = LineageEdge(node_id, pid, relation)
             if said is not None:
-                edge.update(inferred=True, evidence=said.quote)
+                edge = replace(edge, inferred=True, evidence=said.quote)
                 findings.append(Finding(
                     "lineage-inferred-parent",
                     f"{node_id}: the card's {said.how} names {pid} as a parent ('{said.quote}'); its terms are added",
@@ -193,16 +193,17 @@ def _walk(ev: Evidence, card_of: CardOf, own_of: OwnOf, graph: Mapping[str, Grap
                 continue
             if len(path) - 1 > max_depth:
                 if not capped:
-                    findings.append(Finding("lineage-depth-capped",
-                                            f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
-                                            evidence={"chain": list(path)}, effect="review"))
+                    findings.append(Finding(
+                        "lineage-depth-capped",
+                        f"lineage deeper than {max_depth} levels; ancestors past {node_id} not read",
+                        evidence={"chain": list(path)}, effect="review"))
                 capped = True
                 continue
             chains[pid] = path
             entry = graph.get(pid)
             if entry is None or isinstance(entry, str):
                 reason = entry or "not fetched"
-                nodes[pid] = {"id": pid, "revision": None, "licenses": [], "error": reason}
+                nodes[pid] = LineageNode(pid, None, (), reason)
                 findings.append(Finding("lineage-parent-unavailable",
                                         f"base model {pid} could not be read ({reason}); its terms may bind",
                                         evidence={"chain": list(path), "reason": reason}, effect="review"))
@@ -331,18 +332,18 @@ def derive(ev: Evidence, graph: Mapping[str, GraphEntry], kb: KnowledgeBase, car
         guesses += [("the card names no base model, but", (me,), fam, evidence)
                    for fam, evidence in infer_families(ev, card, body_of(ev), kb=kb)]
     for node in nodes.values():      # a base that could not be read: its repo id may still name its family
-        if node.get("error"):
+        if node.error:
             chain = next((tuple(f.evidence["chain"]) for f in findings
-                          if f.code == "lineage-parent-unavailable" and f.evidence.get("chain", [""])[-1] == node["id"]),
-                         (me, node["id"]))
-            guesses += [(f"base model {node['id']} could not be read, but", chain, fam, evidence)
-                        for fam, evidence in infer_families(ev, card, "", name_only=node["id"], kb=kb)]
+                          if f.code == "lineage-parent-unavailable" and f.evidence.get("chain", [""])[-1] == node.id),
+                         (me, node.id))
+            guesses += [(f"base model {node.id} could not be read, but", chain, fam, evidence)
+                        for fam, evidence in infer_families(ev, card, "", name_only=node.id, kb=kb)]
     names: list[tuple[str, tuple[str, ...], str]] = []     # (lead, chain, name) for community lineages
     if not edges:
         names.append(("the card names no base model, but", (me,), me))
     names += [(f"base_model '{raw}' names no Hub repo, but", (me, raw), raw) for raw in unreadable_parents(card)]
-    names += [(f"base model {n['id']} could not be read, but", (me, n["id"]), n["id"])
-              for n in nodes.values() if n.get("error")]
+    names += [(f"base model {n.id} could not be read, but", (me, n.id), n.id)
+              for n in nodes.values() if n.error]
     community_guesses = [(lead, chain, c) for lead, chain, name in names for c in community.candidates(name)]
     model_type = str((ev.config or {}).get("model_type") or "").lower() if ev.config else ""
     llama_guessed = any(g[2].get("group") == "llama" for g in guesses)
@@ -477,11 +478,13 @@ def _duties(ev: Evidence, card: Mapping[str, Any], body: str, own: list[LicenseU
             if key in done:
                 continue
             problem = None
-            if term.type == "derivative-naming" and term.get("prefix") and not _name_starts_with(name, term.get("prefix")):
-                problem = f"{rec.name} requires derivative model names to begin with \"{term.get('prefix')}\"; " \
+            prefix = term.get("prefix")
+            if term.type == "derivative-naming" and prefix and not _name_starts_with(name, prefix):
+                problem = f"{rec.name} requires derivative model names to begin with \"{prefix}\"; " \
                           f"'{name}' does not"
             elif term.type == "license-copy" and not has_license_file:
-                problem = f"{rec.name} requires a copy of the license with the model; the repository has no LICENSE file"
+                problem = (f"{rec.name} requires a copy of the license with the model; "
+                           "the repository has no LICENSE file")
             elif term.type == "notice-file" and not has_notice and not has_license_file:
                 problem = f"{rec.name} requires a notice file with redistributions; the repository has none"
             elif term.type == "use-restrictions-passdown" and rec.family and rec.family not in own_families \

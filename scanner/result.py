@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from scanner.findings import Finding
 from scanner.vocab import VERDICTS, Verdict  # noqa: F401 - VERDICTS is re-exported
 
 if TYPE_CHECKING:
     from scanner.kb import KnowledgeBase
+    from scanner.smoke.runtime import SmokeFigures
 
 FAIL_ON = ("review", "deny", "never")   # --fail-on: the lowest verdict that fails; never = report only
 
@@ -51,6 +52,19 @@ class LicenseUse:
 
 
 @dataclass(frozen=True)
+class LicenseRef:
+    """How a report names a license it does not detail: id, version, display name."""
+
+    id: str
+    version: str | None
+    name: str
+
+    @classmethod
+    def of(cls, use: LicenseUse) -> LicenseRef:
+        return cls(use.id, use.version, use.name)
+
+
+@dataclass(frozen=True)
 class Licenses:
     declared: tuple[LicenseUse, ...] = ()
     detected: tuple[LicenseUse, ...] = ()
@@ -72,7 +86,7 @@ class Obligation:
     license: str          # label for display: the license id (with its version where one is set)
     text: str
     source: str | None = None
-    license_ref: Mapping[str, Any] | None = None   # {id, version, name}: how reports name the license
+    license_ref: LicenseRef | None = None   # how reports name the license
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,82 @@ class Openness:
 
 
 @dataclass(frozen=True)
+class LineageNode:
+    """A model in the base-model graph: the target or one of its bases."""
+
+    id: str                               # repo id (the target's id or path for the target itself)
+    revision: str | None                  # commit sha read; None when unreadable
+    licenses: tuple[LicenseRef, ...] = ()  # its own licenses, use policies left out
+    error: str | None = None              # why it could not be read; None when it was
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """Child derived from parent (`relation`: finetune, quantized, merge, adapter, ...)."""
+
+    child: str
+    parent: str
+    relation: str
+    inferred: bool = False                # only the card's text names the parent
+    evidence: str | None = None           # the words of the card that name an inferred parent
+
+
+@dataclass(frozen=True)
+class LineageDataset:
+    """A dataset a card in the lineage lists, with its licenses (error: why it could not be read)."""
+
+    id: str
+    licenses: tuple[LicenseRef, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LineageGraph:
+    """The base-model graph of one result, from the target to its roots."""
+
+    nodes: tuple[LineageNode, ...] = ()
+    edges: tuple[LineageEdge, ...] = ()
+    roots: tuple[str, ...] = ()
+    datasets: tuple[LineageDataset, ...] = ()
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place that references the model: a deployment file and line (gate), the manifest line
+    that deploys a checked model, or a local model folder (kind "local")."""
+
+    file: str
+    line: int | None = None
+    kind: str | None = None               # manifest | vllm | k8s | python | ollama | local | ...
+    column: int | None = None
+    deployment: str | None = None         # the manifest deployment it belongs to
+    match: str | None = None              # what matched: "--model", "MODEL_ID", "from_pretrained", ...
+    revision: str | None = None           # the revision the reference pins
+    extra: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"quant": "Q4_K_M"} for Ollama
+
+
+SmokeStatus = Literal["passed", "refused", "failed", "not-run"]
+
+
+@dataclass(frozen=True)
+class SmokeOutcome:
+    """The smoke test of one scanned model (modelscan smoke, docs/smoke.md)."""
+
+    status: SmokeStatus
+    message: str = ""                     # one line; empty when passed
+    stage: str | None = None              # failed / not-run: the stage (scan, fetch, config, load, ...)
+    code: str | None = None               # refused: why (policy-review, pickle-weights-not-allowed, ...)
+    revision: str | None = None           # the commit the files were read at
+    source: str | None = None             # hub | local | snapshot; None when the model was not scanned
+    reasons: tuple[str, ...] = ()         # refused by the policy: its reasons
+    finding_codes: tuple[str, ...] = ()   # refused by the policy: the findings that decided it
+    out_of_memory: bool = False
+    download_seconds: float | None = None
+    files: tuple[str, ...] = ()           # passed: the files loaded
+    figures: SmokeFigures | None = None   # passed: what the run measured (scanner/smoke/runtime.py)
+
+
+@dataclass(frozen=True)
 class Result:
     target: str
     repo_id: str | None
@@ -127,9 +217,9 @@ class Result:
     findings: tuple[Finding, ...] = ()
     obligations: tuple[Obligation, ...] = ()
     files: tuple[FileMatch, ...] = ()
-    lineage: Mapping[str, Any] | None = None
-    locations: tuple[Mapping[str, Any], ...] = ()
-    smoke: Mapping[str, Any] | None = None
+    lineage: LineageGraph | None = None
+    locations: tuple[Location, ...] = ()
+    smoke: SmokeOutcome | None = None
     provenance: Mapping[str, Any] | None = None
     openness: Openness | None = None
 

@@ -25,7 +25,6 @@ from support.paths import ROOT, SHARED, TEXTS  # noqa: E402 - the corpus, found 
 
 EXAMPLES = ROOT / "examples" / "hub"
 NOW = "2026-11-28T00:00:00Z"
-sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -10,11 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "scripts"))
+from support.modules import load_module
+from support.paths import ROOT
 
-import corpus_facts as cf  # noqa: E402
+cf = load_module("scripts/corpus_facts.py")
 
 PHI2 = "microsoft/phi-2"                         # mit, LICENSE
 MISTRAL = "mistralai/Mistral-7B-v0.1"            # apache-2.0, no LICENSE file

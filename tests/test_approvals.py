@@ -7,12 +7,9 @@ and approvals came from."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf
 from hubserver import FakeHub

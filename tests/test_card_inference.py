@@ -83,8 +83,8 @@ def test_merge_recipe_names_every_parent(scan, body, parent, license_id):
     assert license_id in ids(r)
     msgs = [f for f in r.findings if f.code == "lineage-inferred-parent"]
     assert any(parent in f.message and "recipe" in f.message for f in msgs), msgs
-    edges = r.lineage["edges"]
-    assert any(e["parent"] == parent and e["relation"] == "merge" and e.get("inferred") for e in edges)
+    edges = r.lineage.edges
+    assert any(e.parent == parent and e.relation == "merge" and e.inferred for e in edges)
     assert r.verdict != "allow"
 
 
@@ -130,7 +130,7 @@ def test_links_are_not_read_when_the_card_names_its_base(scan):
     r = scan(card("Original model: https://huggingface.co/meta-llama/Llama-2-7b-hf",
                   "license: apache-2.0\nbase_model: mistralai/Mistral-7B-v0.1"))
     assert not [f for f in r.findings if f.code == "lineage-inferred-parent"]
-    assert [e["parent"] for e in r.lineage["edges"]] == ["mistralai/Mistral-7B-v0.1"]
+    assert [e.parent for e in r.lineage.edges] == ["mistralai/Mistral-7B-v0.1"]
 
 
 # -- base ids that cannot be read -----------------------------------------------------------------
@@ -583,6 +583,6 @@ def test_parents_named_in_the_text_are_fetched_from_the_hub(tmp_path, kb):
     llama = next(u for u in merged.licenses.effective if u.id == "llama2")
     assert llama.via == ("acme/merged", "acme/coder-b")
     assert all(o.kind == "inferred" and "merge recipe" in o.where for o in llama.origins)
-    assert {n["id"] for n in merged.lineage["nodes"]} >= {"acme/base-a", "acme/coder-b"}
+    assert {n.id for n in merged.lineage.nodes} >= {"acme/base-a", "acme/coder-b"}
     assert "llama2" in ids(quant) and quant.verdict != "allow"
-    assert any(e["parent"] == "acme/coder-b" and e["inferred"] for e in quant.lineage["edges"])
+    assert any(e.parent == "acme/coder-b" and e.inferred for e in quant.lineage.edges)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import EXAMPLES, NOW, ROOT
 from githubserver import BOT, FakeGitHub

@@ -4,10 +4,7 @@ base's record count and hash."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import EXAMPLES, ROOT, run_cli  # noqa: E402
 

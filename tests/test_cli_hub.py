@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "scripts"))
+from support.modules import load_module
+from support.paths import ROOT
 
-import corpus_facts as cf  # noqa: E402
+cf = load_module("scripts/corpus_facts.py")
 from hubserver import FakeHub  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(60),
@@ -240,6 +239,6 @@ def test_record_then_check_from_snapshot_with_no_server(hub, specs, tmp_path):
     assert offline.returncode == 0, offline.stderr
     got = json.loads(offline.stdout)["results"]
     assert [(r["verdict"], r["licenses"]) for r in got] == [(r["verdict"], r["licenses"]) for r in want[:2]]
-    for r, lid in zip(got, ("mit", "apache-2.0")):
+    for r, lid in zip(got, ("mit", "apache-2.0"), strict=True):
         lic = next(f for f in r["files"] if f["path"] == "LICENSE")
         assert lic["status"] == "omitted" and lid in [m["id"] for m in lic["matches"]]

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
+from support.modules import load_module
+from support.paths import ROOT
 
-import corpus_facts as cf  # noqa: E402
+cf = load_module("scripts/corpus_facts.py")
 
 SHARED = cf.default_shared_dir()
 CORPUS = SHARED / "corpus" / "model-cards"
@@ -157,7 +155,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_build_examples_matches_committed_tree(tmp_path):
-    import build_examples
+    build_examples = load_module("scripts/build_examples.py")
 
     committed = ROOT / "examples" / "hub"
     assert committed.is_dir(), "examples/hub is missing: run scripts/build_examples.py"

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import SHARED
 from hubserver import FakeHub
+from support.modules import load_module
 
 CARDS = SHARED / "corpus" / "model-cards"
 TSV = CARDS / "expected-effective.tsv"
@@ -43,7 +44,7 @@ def _parent_spec(repo_id: str, license_id: str, kb) -> dict:
 def corpus_scan(tmp_path_factory):
     if not TSV.is_file():
         pytest.skip("shared corpus not present")
-    import corpus_facts
+    corpus_facts = load_module("scripts/corpus_facts.py")
     from scanner import kb as kbmod
     from scanner.policy.model import load_policy
     from scanner.scan import Scanner
@@ -56,12 +57,12 @@ def corpus_scan(tmp_path_factory):
     expected = expectations()
     with FakeHub() as hub:
         served = set()
-        for rid, rec in records.items():
+        for rec in records.values():
             spec = corpus_facts.repo_spec(rec, texts)
             hub.add_repo(spec.repo_id, spec.model_info, spec.files)
             served.add(spec.repo_id)
         # parents the corpus has no record for: assembled from the derivative's facts (its base license)
-        for rid, rec in records.items():
+        for rec in records.values():
             exp = rec.get("expected") or {}
             bases = exp.get("base_model")
             for base in (bases if isinstance(bases, list) else [bases]):
@@ -108,7 +109,8 @@ def test_effective_licenses_of_corpus_derivatives(corpus_scan):
 def test_conflicting_corpus_derivatives_are_never_allowed(corpus_scan):
     """A derivative whose label drops its base's restrictive terms must not pass silently."""
     expected, results, kb = corpus_scan
-    conflicting = [repo for repo, r in results.items() if any(f.code == "license-conflict-with-base" for f in r.findings)]
+    conflicting = [repo for repo, r in results.items()
+                   if any(f.code == "license-conflict-with-base" for f in r.findings)]
     assert len(conflicting) >= 10       # the corpus has 29 relabeled records; most are among these derivatives
     for repo in conflicting:
         assert results[repo].verdict in ("review", "deny"), repo

@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from hubserver import FakeHub  # noqa: E402

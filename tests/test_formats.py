@@ -23,7 +23,8 @@ from conftest import EXAMPLES, NOW, ROOT, SHARED, run_cli
 from scanner import formats
 from scanner.findings import RULES, Finding
 from scanner.formats.interface import Format
-from scanner.result import Classification, LicenseUse, Licenses, Obligation, Report, Result
+from scanner.result import Classification, LicenseUse, Licenses, LineageEdge, LineageGraph, LineageNode, Location, \
+    Obligation, Report, Result
 
 SARIF_SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 
@@ -74,11 +75,11 @@ def scanned(kb, default_policy) -> Report:
 DEPLOY_LOCATIONS = {
     # Codestral (deny) is referenced by two deployments; watt-tool (review) by one file without a deployment name
     "mistralai/Codestral-22B-v0.1": (
-        {"file": "deploy/chat-prod/values.yaml", "line": 12, "column": 9, "deployment": "chat-prod", "kind": "helm"},
-        {"file": "deploy/batch/job.yaml", "line": 40, "deployment": "batch-summarise", "kind": "k8s"},
+        Location("deploy/chat-prod/values.yaml", 12, "helm", column=9, deployment="chat-prod"),
+        Location("deploy/batch/job.yaml", 40, "k8s", deployment="batch-summarise"),
     ),
-    "watt-ai/watt-tool-70B": ({"file": "services/rag/model.toml", "line": 3},),
-    "mistralai/Mistral-7B-v0.1": ({"file": "deploy/chat-prod/values.yaml", "line": 30, "deployment": "chat-prod"},),
+    "watt-ai/watt-tool-70B": (Location("services/rag/model.toml", 3),),
+    "mistralai/Mistral-7B-v0.1": (Location("deploy/chat-prod/values.yaml", 30, deployment="chat-prod"),),
 }
 
 
@@ -105,12 +106,10 @@ def odd(scanned) -> Report:
         classification=Classification("open-weights", "unknown", "Open weights | unknown *license*"),
         findings=(Finding("license-unresolved", NASTY, effect="review", license=None),),
         obligations=(Obligation("attribution-notice", "apache-2.0", "Keep the NOTICE | file"),),
-        lineage={"nodes": [{"id": "./models/my fine tune (v2)", "revision": None, "licenses": []},
-                           {"id": "acme/base-model", "revision": None, "licenses": [], "error": "gated"}],
-                 "edges": [{"child": "./models/my fine tune (v2)", "parent": "acme/base-model",
-                            "relation": "finetune"}],
-                 "roots": []},
-        locations=({"file": "infra/model registry.yaml", "line": 7, "deployment": "team|alpha"},))
+        lineage=LineageGraph(nodes=(LineageNode("./models/my fine tune (v2)", None),
+                                    LineageNode("acme/base-model", None, error="gated")),
+                             edges=(LineageEdge("./models/my fine tune (v2)", "acme/base-model", "finetune"),)),
+        locations=(Location("infra/model registry.yaml", 7, deployment="team|alpha"),))
     return dataclasses.replace(scanned, results=(base, weird))
 
 
@@ -215,7 +214,8 @@ def test_sarif_results_carry_verdicts_and_levels(json_report):
     assert by_code[("mistralai/Codestral-22B-v0.1", "non-commercial-use")]["level"] == "error"     # deny
     assert by_code[("mistralai/Codestral-22B-v0.1", "license-needs-review")]["level"] == "warning"  # review
     assert by_code[("watt-ai/watt-tool-70B", "license-conflict-with-base")]["level"] == "warning"  # review: no errors
-    assert by_code[("watt-ai/watt-tool-70B", "derivative-duty-unmet")]["level"] == "note"       # does not block on its own
+    # does not block on its own
+    assert by_code[("watt-ai/watt-tool-70B", "derivative-duty-unmet")]["level"] == "note"
     assert by_code[("meta-llama/Llama-3-70B", "target-unavailable")]["level"] == "error"
     # levels from the verdict: an allowed model has notes only, a reviewed one no errors
     by_verdict: dict[str, set] = {}
@@ -254,7 +254,7 @@ def test_sarif_points_at_the_deployment_file_and_line(located, sarif_validator):
     assert reviewed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "services/rag/model.toml"
     # fingerprints tell the places apart, and do not move with the line or a revision in the message
     assert len({r["partialFingerprints"]["modelscanFinding/v1"] for r in results}) == len(results)
-    moved = tuple(dataclasses.replace(r, locations=tuple({**loc, "line": (loc.get("line") or 0) + 5}
+    moved = tuple(dataclasses.replace(r, locations=tuple(dataclasses.replace(loc, line=(loc.line or 0) + 5)
                                                          for loc in r.locations)) for r in located.results)
     again = json.loads(formats.get("sarif").render(dataclasses.replace(located, results=moved)))
     assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == \
@@ -380,7 +380,7 @@ def test_markdown_summary_and_blocked_details(json_report):
     text = cli("markdown").stdout
     rows = _table(text)
     assert len(rows) == len(TARGETS)
-    for row, (target, verdict) in zip(rows, TARGETS.items()):
+    for row, verdict in zip(rows, TARGETS.values(), strict=True):
         assert f"**{verdict.upper()}**" in row
         assert row.count("|") == 5
     assert "apache-2.0" in rows[0] and "Open weights, permissive license" in rows[0]
@@ -520,7 +520,8 @@ def test_spdx_document_validates(json_report, kb, tmp_path):
         assert len(e.extracted_text) < 300      # a pointer, never the license text
     # lineage: the quantisation is a variant of its base
     gguf = by_name[GGUF].spdx_id
-    rel = [r for r in doc.relationships if r.spdx_element_id == gguf and r.relationship_type != RelationshipType.DESCRIBES]
+    rel = [r for r in doc.relationships
+           if r.spdx_element_id == gguf and r.relationship_type != RelationshipType.DESCRIBES]
     assert [(r.relationship_type, packages[r.related_spdx_element_id].name) for r in rel] == \
         [(RelationshipType.VARIANT_OF, GGUF_BASE)]
     verdicts = {a.spdx_id: a.annotation_comment.splitlines()[0] for a in doc.annotations}

@@ -7,19 +7,17 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from conftest import reference_text  # noqa: E402
 from hubserver import FakeHub  # noqa: E402
 
 from scanner.gate.lock import load_lock, lock_bytes, write_lock  # noqa: E402
+from scanner.result import Location  # noqa: E402
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(not gf.cf.DEFAULT_CORPUS_DIR.is_dir(), reason="shared corpus not found")]
@@ -109,7 +107,8 @@ def test_license_drift_fails_the_gate_and_the_pinned_revision_still_passes(serve
     info["cardData"]["license"] = "cc-by-nc-4.0"
     info["cardData"].pop("license_link", None)
     info["tags"] = [t for t in info["tags"] if t != "license:mit"] + ["license:cc-by-nc-4.0"]
-    new_sha = hub.add_repo(gf.PHI2, info, {**specs[gf.PHI2].files, "LICENSE": reference_text("cc-by-nc-4.0.LICENSE.txt")})
+    new_sha = hub.add_repo(gf.PHI2, info,
+                           {**specs[gf.PHI2].files, "LICENSE": reference_text("cc-by-nc-4.0.LICENSE.txt")})
     assert new_sha != shas[gf.PHI2]
 
     proc, _ = gf.modelscan(hub.url, home, "gate", "--locked", "-f", "json", cwd=repo)
@@ -201,6 +200,6 @@ def test_changed_knowledge_base_voids_approvals(tmp_path, kb, default_policy):
         assert r.verdict == "review" and r.sha == shas[gf.PHI2]
         stale = next(f for f in r.findings if f.code == "approval-stale")
         assert "the knowledge base changed" in stale.message and "policy" not in stale.message
-        assert r.locations == ({"file": "serve.sh", "line": 1, "kind": "vllm"},)
+        assert r.locations == (Location("serve.sh", 1, "vllm"),)
     assert lock_bytes([old_kb]) == (tmp_path / "modelscan.lock").read_bytes()
     assert isinstance(lock, Lock)

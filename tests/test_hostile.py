@@ -21,7 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = Path(__file__).parent / "hostile"
-sys.path.insert(0, str(Path(__file__).parent))
 
 from hubserver import FakeHub  # noqa: E402
 
@@ -695,7 +694,8 @@ def test_markdown_escaping_holds_for_any_text(text):
     from scanner.textsafe import markdown_inline
 
     out = markdown_inline(text)
-    assert "\n" not in out and not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
+    assert "\n" not in out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", out)
     assert not re.search(r"@[A-Za-z0-9]", out)                 # no mention
     assert "://" not in out and not re.search(r"(?i)\bwww\.", out)
     assert not re.search(r"(?<!\\)[|<>\[\]`]", out)            # no table cell, HTML, link or code
@@ -726,11 +726,11 @@ def test_junit_and_sarif_stay_valid_for_any_text(name, message):
 
     from scanner import formats
     from scanner.findings import Finding
-    from scanner.result import PolicyRef, Report, Result
+    from scanner.result import Location, PolicyRef, Report, Result
 
     r = Result(target=name or "x", repo_id=None, revision=None, sha=None, source="none", verdict="review",
                reasons=(message,), findings=(Finding("file-unreadable", message, evidence={"file": name}),),
-               locations=({"file": name, "line": 1},))
+               locations=(Location(name, 1),))
     report = Report(schema_version="1.0.0", tool={"name": "modelscan", "version": "0"},
                     knowledge_base={"hash": "sha256:0", "records": 0}, policy=PolicyRef(None, name, "sha256:0"),
                     evaluated_at="2026-11-30T00:00:00Z", context={}, results=(r,))
@@ -836,7 +836,8 @@ def test_any_held_token_is_redacted_wherever_it_appears(token, text):
 
 
 @PROPS
-@given(st.lists(st.sampled_from(["services:", "  api:", "    command: vllm serve org/a", "    command: vllm serve org/b",
+@given(st.lists(st.sampled_from(["services:", "  api:", "    command: vllm serve org/a",
+                                 "    command: vllm serve org/b",
                                  "    environment: {MODEL_ID: org/c, MODEL_ID: org/d}", "  x: " + "[" * 80 + "]" * 80,
                                  "apiVersion: v1", "kind: Pod", "a: &a [*a]", "\t- ]"]), max_size=8))
 def test_discovery_parsers_never_raise_but_file_problems(lines):

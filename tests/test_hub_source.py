@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +23,9 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="modelscan-hub-test-"))
 
 import pytest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
+from support.modules import load_module  # noqa: E402
 
-import corpus_facts as cf  # noqa: E402
+cf = load_module("scripts/corpus_facts.py")
 from hubserver import FakeHub, git_blob_sha1  # noqa: E402
 
 from scanner.sources.hub import HubSettings, HubSource  # noqa: E402

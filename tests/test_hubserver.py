@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -31,7 +30,6 @@ from huggingface_hub.utils import (  # noqa: E402
     RevisionNotFoundError,
 )
 
-sys.path.insert(0, str(Path(__file__).parent))
 from hubserver import FakeHub, git_blob_sha1  # noqa: E402
 
 pytestmark = pytest.mark.timeout(30)

@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sys
 import time
 
 import pytest
 
 from conftest import NOW, ROOT, TEXTS, card, make_model_dir, reference_text, run_cli
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import identify_bench as bench  # noqa: E402
+from support.modules import load_module
+
+bench = load_module("benchmarks/identify_bench.py")
 
 from scanner.evidence import Evidence  # noqa: E402
 from scanner.sources.files import file_evidence  # noqa: E402
@@ -261,7 +261,8 @@ def test_apache_label_on_llama3_text_is_a_mismatch_and_llama3_binds(tmp_path):
     (mm,) = [f for f in r["findings"] if f["code"] == "license-mismatch"]
     assert "Apache" in mm["message"] and "Llama 3" in mm["message"]
     assert mm["evidence"]["declared"]["id"] == "apache-2.0" and mm["evidence"]["declared"]["where"]
-    assert [x["id"] for x in mm["evidence"]["detected"]] == ["llama3"] and mm["evidence"]["detected"][0]["where"] == ["LICENSE"]
+    detected = mm["evidence"]["detected"]
+    assert [x["id"] for x in detected] == ["llama3"] and detected[0]["where"] == ["LICENSE"]
     # the policy sees llama3's terms
     terms = {(o["term"], o["license"]["id"]) for o in r["obligations"]}
     assert ("mau-threshold", "llama3") in terms and ("derivative-naming", "llama3") in terms
@@ -347,7 +348,8 @@ def test_readme_license_section_with_a_full_text_is_detected(tmp_path):
     assert sec["matches"][0]["record"] == "mit"
     assert "license-mismatch" in {f["code"] for f in r["findings"]}
     # a section that only names the license is a mention, not a text
-    d2 = make_model_dir(tmp_path, "readme-mention", card({"license": "mit"}, "# M\n\n## License\n\nMIT, see LICENSE.\n"))
+    d2 = make_model_dir(tmp_path, "readme-mention",
+                        card({"license": "mit"}, "# M\n\n## License\n\nMIT, see LICENSE.\n"))
     r2 = check(d2)
     assert ids(r2["licenses"]["detected"]) == [] and not [f for f in r2["files"] if f["path"].startswith("README")]
 

@@ -13,6 +13,7 @@ from hubserver import FakeHub
 from scanner import kb as kbmod
 from scanner.lineage import parents_of
 from scanner.policy.model import load_policy, parse_context_overrides
+from scanner.result import LineageEdge
 from scanner.scan import Scanner
 from scanner.fetchplan import card_text_needed  # noqa: E402
 from scanner.sources.hub import HubSettings, HubSource
@@ -26,7 +27,8 @@ def _llama3_base(hub: FakeHub) -> None:
     hub.add_repo(LLAMA3, {"cardData": {"license": "llama3", "extra_gated_prompt": reference_text("llama3.LICENSE.txt")},
                           "pipeline_tag": "text-generation", "config": {"model_type": "llama"},
                           "tags": ["llama", "llama-3", "license:llama3"]},
-                 {"LICENSE": reference_text("llama3.LICENSE.txt"), "USE_POLICY.md": reference_text("llama3.USE_POLICY.md"),
+                 {"LICENSE": reference_text("llama3.LICENSE.txt"),
+                  "USE_POLICY.md": reference_text("llama3.USE_POLICY.md"),
                   "model-00001-of-00004.safetensors": b"\0" * 16},
                  gated="manual")
 
@@ -99,19 +101,20 @@ def test_gguf_of_the_finetune_two_hops(hub, tmp_path):
     assert "llama3" in ids(r) and "license-conflict-with-base" in codes(r)
     llama = next(u for u in r.licenses.effective if u.id == "llama3")
     assert llama.via == ("quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3)
-    assert r.lineage["edges"][0]["relation"] == "quantized"
-    assert [n["id"] for n in r.lineage["nodes"]] == ["quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3]
+    assert r.lineage.edges[0].relation == "quantized"
+    assert [n.id for n in r.lineage.nodes] == ["quant/chatty-8b-ft-GGUF", "someone/chatty-8b-ft", LLAMA3]
 
 
 def test_merge_of_llama2_and_mistral(hub, tmp_path):
-    hub.add_repo("meta-llama/Llama-2-7b-hf", {"cardData": {"license": "llama2"}}, {"LICENSE": reference_text("llama2.LICENSE.txt")})
+    hub.add_repo("meta-llama/Llama-2-7b-hf", {"cardData": {"license": "llama2"}},
+                 {"LICENSE": reference_text("llama2.LICENSE.txt")})
     hub.add_repo("mistralai/Mistral-7B-v0.1", {"cardData": {"license": "apache-2.0"}})
-    hub.add_repo("merger/frankenmerge-7b", {"cardData": {"license": "cc-by-nc-4.0",
-                                                          "base_model": ["meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1"]},
+    bases = ["meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1"]
+    hub.add_repo("merger/frankenmerge-7b", {"cardData": {"license": "cc-by-nc-4.0", "base_model": bases},
                                             "tags": ["merge", "mergekit"]})
     r = scanner_for(hub, tmp_path, policy="research").scan_one("merger/frankenmerge-7b")
     assert {"llama2", "apache-2.0", "cc-by-nc-4.0"} <= ids(r)
-    assert {e["relation"] for e in r.lineage["edges"]} == {"merge"}
+    assert {e.relation for e in r.lineage.edges} == {"merge"}
 
 
 def test_lora_adapter_on_gemma(hub, tmp_path):
@@ -123,7 +126,7 @@ def test_lora_adapter_on_gemma(hub, tmp_path):
                  {"adapter_model.safetensors": b"\0", "adapter_config.json": "{}"})
     r = scanner_for(hub, tmp_path, contexts=["use_cases=chat,military"]).scan_one("someone/gemma-2-9b-lora")
     assert "gemma" in ids(r)
-    assert r.lineage["edges"] == [{"child": "someone/gemma-2-9b-lora", "parent": "google/gemma-2-9b", "relation": "adapter"}]
+    assert r.lineage.edges == (LineageEdge("someone/gemma-2-9b-lora", "google/gemma-2-9b", "adapter"),)
     gemma = next(u for u in r.licenses.effective if u.id == "gemma")
     assert gemma.via[-1] == "google/gemma-2-9b"
     assert any(o.license.startswith("gemma") for o in r.obligations)
@@ -142,7 +145,7 @@ def test_cycle_deep_chain_and_missing_parent_are_bounded(hub, tmp_path):
     assert time.perf_counter() - t0 < 30
     assert "lineage-cycle" in codes(cyc) and cyc.verdict != "allow"
     assert "lineage-depth-capped" in codes(deep) and deep.verdict != "allow"
-    assert len(deep.lineage["nodes"]) <= 12
+    assert len(deep.lineage.nodes) <= 12
     assert "lineage-parent-unavailable" in codes(orphan) and orphan.verdict != "allow"
     assert any("gone/base-model" in f.message for f in orphan.findings)
     # the 40-deep chain costs at most max_depth + 1 model_info requests
@@ -213,7 +216,8 @@ def test_tinyllama_is_not_a_llama_derivative(hub, tmp_path):
 
 
 def test_dataset_licenses_under_a_commercial_context(hub, tmp_path):
-    hub.add_repo("microsoft/ms_marco", {"cardData": {"license": "other", "license_name": "ms-marco-terms"}}, kind="dataset")
+    hub.add_repo("microsoft/ms_marco", {"cardData": {"license": "other", "license_name": "ms-marco-terms"}},
+                 kind="dataset")
     hub.add_repo("stanfordnlp/snli", {"cardData": {"license": "cc-by-sa-4.0"}}, kind="dataset")
     hub.add_repo("sentence-transformers/all-MiniLM-L6-v2",
                  {"cardData": {"license": "apache-2.0", "datasets": ["microsoft/ms_marco", "stanfordnlp/snli",

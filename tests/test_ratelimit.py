@@ -6,14 +6,12 @@ measures the 100-calls-per-20-s scale."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
 
 import gate_fixtures as gf  # noqa: E402
 from hubserver import FakeHub, QuotaHub  # noqa: E402

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import card  # noqa: E402
 from hubserver import FakeHub  # noqa: E402
@@ -311,8 +310,8 @@ def test_remote_code_refused_and_never_run_unless_policy_trusts_it(hub, models, 
     code, results, _ = smoke_json(str(local))
     assert code == 1 and results[0]["smoke"]["code"] == "remote-code-not-allowed" and not marker.exists()
     # Trusted by the policy: the custom code is fetched and runs.
-    code, results, err = smoke_json("org/custom-bare", "--policy", policy(tmp_path, trust_remote_code=["org/custom-bare"]),
-                                    "--max-new-tokens", "2")
+    trusting = policy(tmp_path, trust_remote_code=["org/custom-bare"])
+    code, results, err = smoke_json("org/custom-bare", "--policy", trusting, "--max-new-tokens", "2")
     assert code == 0, err
     assert results[0]["smoke"]["trust_remote_code"] is True and marker.exists()
     assert results[0]["smoke"]["model_class"] == "MarkerForCausalLM"
@@ -561,7 +560,8 @@ def test_out_of_memory_is_recognised():
 
     assert is_out_of_memory(OutOfMemoryError("CUDA out of memory"))
     assert is_out_of_memory(MemoryError())
-    assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"))
+    assert is_out_of_memory(
+        RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     assert not is_out_of_memory(ValueError("out of memory"))
 

@@ -8,14 +8,11 @@ scanner is fixed. The share of scenarios right must not fall below the file's `m
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import ROOT
+from support.modules import load_module
+from support.paths import TEXTS
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import verdict_bench
+verdict_bench = load_module("benchmarks/verdict_bench.py")
 
 DATA = verdict_bench.load_scenarios()
 SCENARIOS = DATA["scenarios"]
@@ -35,9 +32,8 @@ def test_scenarios_are_well_formed():
         assert ("hub" in s) != ("card" in s), s["id"]
         assert s["basis"].get("section"), s["id"]
     # every reader's file is a corpus text name (checked against the corpus when it is present)
-    texts = ROOT.parent / "shared" / "corpus" / "license-texts"
-    if texts.is_dir():
-        missing = {s["basis"]["file"] for s in SCENARIOS if s["basis"].get("file")} - {p.name for p in texts.iterdir()}
+    if TEXTS.is_dir():
+        missing = {s["basis"]["file"] for s in SCENARIOS if s["basis"].get("file")} - {p.name for p in TEXTS.iterdir()}
         assert not missing
 
 

@@ -16,9 +16,12 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
-from scanner.result import Report, Result
+from scanner.result import Location, Report, Result
+
+if TYPE_CHECKING:
+    from scanner.gate.discover.reference import Reference
 
 
 def repository_root(start: Path | None = None) -> Path:
@@ -48,9 +51,8 @@ def repo_path(file: str, cwd: Path, root: Path) -> str:
         return full.as_posix()
 
 
-def _moved(locations: Iterable[Mapping[str, Any]], cwd: Path, root: Path) -> tuple[Mapping[str, Any], ...]:
-    return tuple({**loc, "file": repo_path(str(loc["file"]), cwd, root)} if loc.get("file") else loc
-                 for loc in locations)
+def _moved(locations: Iterable[Location], cwd: Path, root: Path) -> tuple[Location, ...]:
+    return tuple(replace(loc, file=repo_path(loc.file, cwd, root)) if loc.file else loc for loc in locations)
 
 
 def relocate(report: Report, cwd: Path, root: Path) -> Report:
@@ -61,19 +63,18 @@ def relocate(report: Report, cwd: Path, root: Path) -> Report:
                                          for r in report.results))
 
 
-def locate_checked(report: Report, references: Iterable[Any], local_dirs: Mapping[str, str]) -> Report:
+def locate_checked(report: Report, references: Iterable[Reference], local_dirs: Mapping[str, str]) -> Report:
     """`check` results located at the model's reference: each manifest reference to the model
     (any revision), or, for a local folder, the folder."""
-    by_model: dict[str, list[dict[str, Any]]] = {}
+    by_model: dict[str, list[Location]] = {}
     for ref in references:
-        loc = ref.location() if hasattr(ref, "location") else dict(ref)
-        by_model.setdefault(str(ref.repo_id).lower(), []).append(loc)
+        by_model.setdefault(str(ref.repo_id).lower(), []).append(ref.location())
 
     def located(r: Result) -> Result:
         if r.locations:
             return r
         if r.target in local_dirs:
-            return replace(r, locations=({"file": local_dirs[r.target], "kind": "local"},))
+            return replace(r, locations=(Location(local_dirs[r.target], kind="local"),))
         found = by_model.get((r.repo_id or "").lower())
         return replace(r, locations=tuple(found)) if found else r
 

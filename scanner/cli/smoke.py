@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from scanner.cli.common import evaluation_time, load_kb_or_exit, load_policy_or_
     parse_targets_or_exit, render, want_color, write_output
 from scanner.cli.options import ScanOptions, format_options, pass_options, policy_options, source_options, \
     verdict_options
+from scanner.result import SmokeOutcome
 from scanner.smoke import INSTALL_HINT
 from scanner.sources.interface import Source
 
@@ -145,7 +147,7 @@ def smoke(targets: tuple[str, ...], lock_path: Path | None, device: str, dtype: 
         seen = (local_rec if t.kind == "local" else hub_rec).seen
         outcome = smoke_one(r, seen[0] if seen else None, t, policy, lock, str(lock_path or ""),
                             opts.fail_on or "review", opts.offline, options)
-        code = max(code, EXIT[outcome["status"]])
+        code = max(code, EXIT[outcome.status])
         results.append(dataclasses.replace(r, smoke=outcome))
         _say(r, outcome)
         _release()
@@ -167,32 +169,30 @@ def _release() -> None:
         torch.cuda.empty_cache()
 
 
-def _say(r, outcome: dict[str, Any]) -> None:
+def _say(r, outcome: SmokeOutcome) -> None:
     """One line per model on stderr: what CI logs show whatever the format."""
     from scanner.smoke.render import figures_line
 
     name = r.repo_id or r.target
-    status = outcome["status"]
-    if status == "passed":
-        click.echo(f"modelscan: smoke passed: {name}: {figures_line(outcome)}", err=True)
-    elif status == "refused":
-        codes = ", ".join(outcome.get("finding_codes") or ()) or outcome.get("code")
-        click.echo(f"modelscan: refused: {name}: {outcome['message']} [{codes}]", err=True)
+    if outcome.status == "passed" and outcome.figures is not None:
+        click.echo(f"modelscan: smoke passed: {name}: {figures_line(outcome.figures)}", err=True)
+    elif outcome.status == "refused":
+        codes = ", ".join(outcome.finding_codes) or outcome.code
+        click.echo(f"modelscan: refused: {name}: {outcome.message} [{codes}]", err=True)
     else:
-        click.echo(f"modelscan: error: {name}: {outcome['message']}", err=True)
+        click.echo(f"modelscan: error: {name}: {outcome.message}", err=True)
 
 
 def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline: bool,
-              options: dict[str, Any]) -> dict[str, Any]:
-    """The smoke outcome for one scanned target: a JSON-able mapping with `status`
-    (passed | refused | failed | not-run) and, when passed, the figures."""
+              options: dict[str, Any]) -> SmokeOutcome:
+    """The smoke outcome for one scanned target: its status (passed | refused | failed | not-run)
+    and, when passed, the figures."""
     from scanner.smoke import approve as ap
     from scanner.smoke import runtime
 
     if r.verdict == "error" or ev is None:
-        return {"status": "not-run", "stage": "scan",
-                "message": f"not scanned: {r.reasons[0] if r.reasons else 'no evidence'}"}
-    base: dict[str, Any] = {"revision": ev.sha, "source": ev.source}
+        return SmokeOutcome("not-run", f"not scanned: {r.reasons[0] if r.reasons else 'no evidence'}", stage="scan")
+    base = SmokeOutcome("not-run", revision=ev.sha, source=ev.source)
     local_path = target.path if target.kind == "local" else None
     try:
         approval = ap.approve(r, ev, policy, fail_on, lock, lock_name or "the lockfile", local_path)
@@ -206,7 +206,7 @@ def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline
                                       offline)
             _check_config(folder, approval)
             folder, weights_s = download(approval.repo_id, approval.sha, approval.weight_files, offline)
-            base["download_seconds"] = round(meta_s + weights_s, 3)
+            base = replace(base, download_seconds=round(meta_s + weights_s, 3))
         else:
             folder = local_path
             _check_config(folder, approval)
@@ -214,17 +214,17 @@ def smoke_one(r, ev, target, policy, lock, lock_name: str, fail_on: str, offline
         figures = runtime.smoke_dir(str(folder), trust_remote_code=approval.trust_remote_code,
                                     allow_pickle=approval.allow_pickle, files=files, **options)
     except ap.Refusal as exc:
-        return {**base, "status": "refused", "code": exc.code, "message": str(exc),
-                "reasons": list(exc.reasons), "finding_codes": list(exc.finding_codes)}
+        return replace(base, status="refused", code=exc.code, message=str(exc), reasons=tuple(exc.reasons),
+                       finding_codes=tuple(exc.finding_codes))
     except runtime.SmokeRefused as exc:
-        return {**base, "status": "refused", "code": exc.code, "message": str(exc)}
+        return replace(base, status="refused", code=exc.code, message=str(exc))
     except runtime.SmokeError as exc:
-        failed = {**base, "status": "failed", "stage": exc.stage, "message": f"{exc.stage}: {exc}"}
-        return {**failed, "out_of_memory": True} if exc.out_of_memory else failed
+        return replace(base, status="failed", stage=exc.stage, message=f"{exc.stage}: {exc}",
+                       out_of_memory=bool(exc.out_of_memory))
     except MemoryError:
-        return {**base, "status": "failed", "stage": "memory", "out_of_memory": True,
-                "message": "memory: out of memory outside the model's stages"}
-    return {**base, "status": "passed", "files": list(files), **figures.as_dict()}
+        return replace(base, status="failed", stage="memory", out_of_memory=True,
+                       message="memory: out of memory outside the model's stages")
+    return replace(base, status="passed", files=tuple(files), figures=figures)
 
 
 def _check_config(folder: Path, approval) -> None:

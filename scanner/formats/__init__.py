@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scanner.result import LicenseRef, LicenseUse
 
 
 @dataclass(frozen=True)
@@ -113,18 +116,17 @@ def purl(repo_id: str | None, sha: str | None) -> str | None:
     return out + "@" + quote(sha.lower(), safe="") if sha else out
 
 
-def license_record(kb: Any, ref: Mapping[str, Any] | Any):
-    """The knowledge-base record of a LicenseUse or a lineage node's {id, version, name}, or None
-    (always None for a report that carries no knowledge base)."""
+def license_record(kb: Any, ref: LicenseUse | LicenseRef):
+    """The knowledge-base record of a LicenseUse or a lineage node's LicenseRef, or None (always
+    None for a report that carries no knowledge base)."""
     if kb is None:
         return None
-    record = getattr(ref, "record", None)
+    record = getattr(ref, "record", None)         # a LicenseRef names no record
     if record:
         found = kb.get(record)
         if found is not None:
             return found
-    lid = ref.get("id") if isinstance(ref, Mapping) else getattr(ref, "id", None)
-    version = ref.get("version") if isinstance(ref, Mapping) else getattr(ref, "version", None)
+    lid, version = ref.id, ref.version
     if not lid:
         return None
     if version is not None:

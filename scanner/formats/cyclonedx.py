@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 import warnings
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from cyclonedx.model import Property, XsUri
 from cyclonedx.model.bom import Bom, BomMetaData
@@ -29,7 +29,7 @@ from packageurl import PackageURL
 
 from scanner.formats import license_record, purl
 from scanner.formats.interface import Format
-from scanner.result import Report, Result
+from scanner.result import LicenseRef, LicenseUse, LineageGraph, Report, Result
 
 NS = "modelscan"
 _MODEL = ComponentType.MACHINE_LEARNING_MODEL
@@ -40,7 +40,7 @@ def _sanitise_ref(ref: str) -> str:
     return "LicenseRef-" + (body.strip("-") or "unknown")
 
 
-def _token(kb: Any, ref: Any, fallback_name: str) -> tuple[str, str, Any]:
+def _token(kb: Any, ref: LicenseUse | LicenseRef, fallback_name: str) -> tuple[str, str, Any]:
     """("id" | "ref" | "name", value, record) for one license."""
     rec = license_record(kb, ref)
     if rec is not None and rec.spdx and rec.spdx != "NOASSERTION" and is_supported_id(rec.spdx):
@@ -54,18 +54,16 @@ def _url(rec: Any) -> XsUri | None:
     return XsUri(rec.url) if rec is not None and rec.url else None
 
 
-def _tokens(kb: Any, refs: Iterable[Any]) -> list[tuple[str, str, Any]]:
+def _tokens(kb: Any, refs: Iterable[LicenseUse | LicenseRef]) -> list[tuple[str, str, Any]]:
     tokens: list[tuple[str, str, Any]] = []
     for ref in refs:
-        name = ref.get("name") if isinstance(ref, Mapping) else getattr(ref, "name", "")
-        lid = ref.get("id") if isinstance(ref, Mapping) else getattr(ref, "id", "")
-        tok = _token(kb, ref, name or lid or "unknown")
+        tok = _token(kb, ref, ref.name or ref.id or "unknown")
         if tok[:2] not in [t[:2] for t in tokens]:
             tokens.append(tok)
     return tokens
 
 
-def licenses_for(kb: Any, refs: Iterable[Any], ack: LicenseAcknowledgement | None) -> list[Any]:
+def licenses_for(kb: Any, refs: Iterable[LicenseUse | LicenseRef], ack: LicenseAcknowledgement | None) -> list[Any]:
     """CycloneDX licenses for licenses that all bind at once."""
     tokens = _tokens(kb, refs)
     if not tokens:
@@ -103,23 +101,22 @@ class _Refs:
 
 
 def _ancestors(kb: Any, r: Result, own_ref: str, refs: _Refs) -> list[Component]:
-    lineage = r.lineage or {}
+    lineage = r.lineage or LineageGraph()
     me = r.repo_id or r.target
-    edges = list(lineage.get("edges") or ())
     out = []
-    for node in lineage.get("nodes") or ():
-        node_id = str(node.get("id"))
+    for node in lineage.nodes:
+        node_id = node.id
         if node_id == me:
             continue
-        rev = node.get("revision")
-        children = [f"{e.get('child')} ({e.get('relation')})" for e in edges if e.get("parent") == node_id]
+        rev = node.revision
+        children = [f"{e.child} ({e.relation})" for e in lineage.edges if e.parent == node_id]
         props = [("lineage:parent-of", c) for c in children]
-        if node.get("error"):
-            props.append(("lineage:error", node["error"]))
+        if node.error:
+            props.append(("lineage:error", node.error))
         out.append(Component(
             type=_MODEL, name=node_id, version=rev or None, purl=_purl(node_id, rev),
             bom_ref=refs.make(f"{own_ref}/ancestor/{node_id}@{rev or 'unknown'}"),
-            licenses=licenses_for(kb, node.get("licenses") or (), None), properties=_props(props)))
+            licenses=licenses_for(kb, node.licenses, None), properties=_props(props)))
     return out
 
 
@@ -146,9 +143,9 @@ def model_card(r: Result) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if r.classification.modalities:
         params["inputs"] = [{"format": m} for m in r.classification.modalities]
-    datasets = [d for d in (r.lineage or {}).get("datasets") or () if d.get("id")]
+    datasets = [d for d in r.lineage.datasets if d.id] if r.lineage else []
     if datasets:
-        params["datasets"] = [{"type": "dataset", "name": str(d["id"])} for d in datasets]
+        params["datasets"] = [{"type": "dataset", "name": d.id} for d in datasets]
     card: dict[str, Any] = {"modelParameters": params}
     # Obligations are license terms the deployer must meet, not ethical considerations of the
     # model: they go into properties (one per obligation, with its term type and license).

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from scanner.evidence import thaw
 from scanner.formats.interface import Format
-from scanner.result import LicenseUse, Openness, Report, Result
+from scanner.result import LicenseRef, LicenseUse, LineageGraph, Location, Openness, Report, Result, SmokeOutcome
 
 
 def _license(u: LicenseUse) -> dict[str, Any]:
@@ -32,17 +33,68 @@ def result_dict(r: Result) -> dict[str, Any]:
                            "modalities": list(r.classification.modalities)},
         "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "evidence": thaw(dict(f.evidence)),
                       "effect": f.effect} for f in r.findings],
-        "obligations": [{"term": o.term, "license": dict(o.license_ref or {"id": o.license, "version": None,
-                                                                            "name": o.license}),
+        "obligations": [{"term": o.term, "license": _ref(o.license_ref or LicenseRef(o.license, None, o.license)),
                          "text": o.text, **({"source": o.source} if o.source else {})} for o in r.obligations],
         "files": [{"path": f.path, "status": f.status, "size": f.size, "sha256": f.sha256,
                    "matches": [thaw(dict(m)) for m in f.matches]} for f in r.files],
-        "lineage": thaw(r.lineage) if r.lineage else None,
-        "locations": [thaw(dict(loc)) for loc in r.locations],
-        "smoke": thaw(r.smoke) if r.smoke else None,
+        "lineage": lineage_dict(r.lineage) if r.lineage else None,
+        "locations": [location_dict(loc) for loc in r.locations],
+        "smoke": smoke_dict(r.smoke) if r.smoke else None,
         "provenance": thaw(r.provenance) if r.provenance else None,
         "openness": _openness(r.openness),
     }
+
+
+def _ref(ref: LicenseRef) -> dict[str, Any]:
+    return {"id": ref.id, "version": ref.version, "name": ref.name}
+
+
+def lineage_dict(g: LineageGraph) -> dict[str, Any]:
+    nodes = [{"id": n.id, "revision": n.revision, "licenses": [_ref(x) for x in n.licenses],
+              **({"error": n.error} if n.error else {})} for n in g.nodes]
+    edges = [{"child": e.child, "parent": e.parent, "relation": e.relation,
+              **({"inferred": True, "evidence": e.evidence} if e.inferred else {})} for e in g.edges]
+    datasets = [{"id": d.id, "licenses": [_ref(x) for x in d.licenses], **({"error": d.error} if d.error else {})}
+                for d in g.datasets]
+    return {"nodes": nodes, "edges": edges, "roots": list(g.roots), "datasets": datasets}
+
+
+def location_dict(loc: Location) -> dict[str, Any]:
+    """A location as the report writes it: the keys that are set, in this order, then its extras."""
+    out: dict[str, Any] = {"file": loc.file}
+    for key in ("line", "kind"):
+        if getattr(loc, key) is not None:
+            out[key] = getattr(loc, key)
+    for key in ("column", "deployment", "match", "revision"):
+        if getattr(loc, key):
+            out[key] = getattr(loc, key)
+    out.update(thaw(dict(loc.extra)))
+    return out
+
+
+def smoke_dict(s: SmokeOutcome) -> dict[str, Any]:
+    """The smoke outcome as the report writes it (also the junit format's `smoke:` lines): what
+    was scanned, the status, why, and a passed run's figures flattened in."""
+    out: dict[str, Any] = {}
+    if s.source is not None:
+        out.update(revision=s.revision, source=s.source)
+    if s.download_seconds is not None:
+        out["download_seconds"] = s.download_seconds
+    out["status"] = s.status
+    if s.status == "passed":
+        out["files"] = list(s.files)
+    for key in ("code", "stage"):
+        if getattr(s, key) is not None:
+            out[key] = getattr(s, key)
+    if s.message:
+        out["message"] = s.message
+    if s.status == "refused":
+        out.update(reasons=list(s.reasons), finding_codes=list(s.finding_codes))
+    if s.out_of_memory:
+        out["out_of_memory"] = True
+    if s.figures is not None:
+        out.update(asdict(s.figures))
+    return out
 
 
 def _openness(o: Openness | None) -> dict[str, Any] | None:

@@ -10,10 +10,11 @@ junit-10 schema (tests/schemas/junit-10.xsd).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any, Mapping
+from typing import Any
 
 from scanner.formats.interface import Format
-from scanner.result import Report, Result, fails
+from scanner.formats.json import smoke_dict
+from scanner.result import Location, Report, Result, fails
 from scanner.textsafe import xml_text
 
 DEFAULT_CLASSNAME = "modelscan"
@@ -24,16 +25,16 @@ def _x(value: Any) -> str:
     return xml_text(value)
 
 
-def _where(loc: Mapping[str, Any]) -> str:
-    out = str(loc.get("file") or "")
-    if loc.get("line") is not None:
-        out += f":{loc['line']}"
-        if loc.get("column") is not None:
-            out += f":{loc['column']}"
+def _where(loc: Location) -> str:
+    out = loc.file
+    if loc.line is not None:
+        out += f":{loc.line}"
+        if loc.column:
+            out += f":{loc.column}"
     return out
 
 
-def _details(r: Result, locs: list[Mapping[str, Any]]) -> str:
+def _details(r: Result, locs: list[Location]) -> str:
     lines = [f"model: {r.repo_id or r.target}", f"revision: {r.sha or r.revision or '-'}", f"verdict: {r.verdict}"]
     if r.reasons:
         lines.append("reasons:")
@@ -52,18 +53,17 @@ def _details(r: Result, locs: list[Mapping[str, Any]]) -> str:
         lines.extend(f"  - {o.license}: {o.text}" for o in r.obligations)
     if locs:
         lines.append("referenced at:")
-        lines.extend(f"  - {_where(loc)}" for loc in locs if loc.get("file"))
+        lines.extend(f"  - {_where(loc)}" for loc in locs if loc.file)
     return "\n".join(lines) + "\n"
 
 
-def _cases(r: Result) -> list[tuple[str, list[Mapping[str, Any]]]]:
+def _cases(r: Result) -> list[tuple[str, list[Location]]]:
     """(classname, the locations of that testcase) for each testcase of one result."""
-    by_deployment: dict[str, list[Mapping[str, Any]]] = {}
-    plain: list[Mapping[str, Any]] = []
+    by_deployment: dict[str, list[Location]] = {}
+    plain: list[Location] = []
     for loc in r.locations:
-        dep = loc.get("deployment")
-        if dep:
-            by_deployment.setdefault(str(dep), []).append(loc)
+        if loc.deployment:
+            by_deployment.setdefault(loc.deployment, []).append(loc)
         else:
             plain.append(loc)
     cases = list(by_deployment.items())
@@ -72,21 +72,20 @@ def _cases(r: Result) -> list[tuple[str, list[Mapping[str, Any]]]]:
     return cases
 
 
-def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[str, Any]], fail_on: str) -> str:
+def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Location], fail_on: str) -> str:
     """One <testcase>; returns "failure", "error" or "pass". Attributes and children are those of
     the Jenkins xunit junit-10 schema (tests/schemas/junit-10.xsd): where the model is referenced
     and the smoke outcome go into the text, `status` carries the verdict."""
     name = r.repo_id or r.target
     case = ET.SubElement(parent, "testcase", {"name": _x(f"{name}@{r.sha}" if r.sha else name),
                                               "classname": _x(classname), "time": "0", "status": _x(r.verdict)})
-    smoke = r.smoke or {}
+    smoke = r.smoke
     text = _details(r, locs)
-    if smoke:
-        text += "smoke:\n" + "".join(f"  {key}: {value}\n" for key, value in sorted(smoke.items())
+    if smoke is not None:
+        text += "smoke:\n" + "".join(f"  {key}: {value}\n" for key, value in sorted(smoke_dict(smoke).items())
                                      if not isinstance(value, (dict, list, tuple)) and value is not None)
     text = _x(text)
     message = _x(f"{r.verdict}: {r.reasons[0]}" if r.reasons else r.verdict)
-    status = smoke.get("status")
     if r.verdict == "error":
         ET.SubElement(case, "error", {"message": message, "type": "error"}).text = text
         return "error"
@@ -94,13 +93,13 @@ def _testcase(parent: ET.Element, r: Result, classname: str, locs: list[Mapping[
         ET.SubElement(case, "failure", {"message": message, "type": r.verdict}).text = text
         return "failure"
     # an allowed model whose smoke test did not pass is not a passing testcase
-    if status == "refused":
-        ET.SubElement(case, "failure", {"message": _x(f"smoke refused: {smoke.get('code', '')}"),
+    if smoke is not None and smoke.status == "refused":
+        ET.SubElement(case, "failure", {"message": _x(f"smoke refused: {smoke.code or ''}"),
                                         "type": "smoke-refused"}).text = text
         return "failure"
-    if status in ("failed", "not-run"):
-        why = f"smoke {status}: {smoke.get('stage', '')}: {smoke.get('message', '')}"
-        ET.SubElement(case, "error", {"message": _x(why), "type": f"smoke-{status}"}).text = text
+    if smoke is not None and smoke.status in ("failed", "not-run"):
+        why = f"smoke {smoke.status}: {smoke.stage or ''}: {smoke.message}"
+        ET.SubElement(case, "error", {"message": _x(why), "type": f"smoke-{smoke.status}"}).text = text
         return "error"
     ET.SubElement(case, "system-out").text = text
     return "pass"

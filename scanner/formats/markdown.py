@@ -6,10 +6,10 @@ a license name cannot inject markup (links, images, HTML, table cells) into the 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from scanner.formats.interface import Format
-from scanner.result import LicenseUse, Report, Result
+from scanner.result import LicenseUse, Location, Report, Result
 from scanner.textsafe import markdown_inline
 
 MARKER = "<!-- modelscan-report -->"
@@ -34,12 +34,12 @@ def _name(r: Result) -> str:
     return r.repo_id or r.target
 
 
-def _where(loc: Mapping[str, Any]) -> str:
-    out = md(loc.get("file") or "")
-    if loc.get("line") is not None:
-        out += f":{md(loc['line'])}"
-    if loc.get("deployment"):
-        out += f" (deployment {md(loc['deployment'])})"
+def _where(loc: Location) -> str:
+    out = md(loc.file)
+    if loc.line is not None:
+        out += f":{md(loc.line)}"
+    if loc.deployment:
+        out += f" (deployment {md(loc.deployment)})"
     return out
 
 
@@ -57,9 +57,8 @@ def _details(r: Result) -> list[str]:
     out = ["", f"### {badge(r.verdict)} {md(_name(r))}{rev}", ""]
     if r.reasons:
         out += ["**Reasons**", ""] + [f"- {md(reason)}" for reason in r.reasons] + [""]
-    if r.lineage and r.lineage.get("edges"):
-        chain = " <- ".join(dict.fromkeys([str(e["child"]) for e in r.lineage["edges"]] +
-                                          [str(x) for x in r.lineage.get("roots") or ()]))
+    if r.lineage and r.lineage.edges:
+        chain = " <- ".join(dict.fromkeys([e.child for e in r.lineage.edges] + list(r.lineage.roots)))
         out += [f"**Lineage:** {md(chain)}", ""]
     if r.openness is not None:
         o = r.openness
@@ -71,7 +70,7 @@ def _details(r: Result) -> list[str]:
         out += ["**Findings**", ""] + [f"- {md(f.severity)} {md(f.code)}: {md(f.message)}" for f in r.findings] + [""]
     if r.obligations:
         out += ["**Obligations**", ""] + [f"- {md(o.license)}: {md(o.text)}" for o in r.obligations] + [""]
-    locs = [loc for loc in r.locations if loc.get("file")]
+    locs = [loc for loc in r.locations if loc.file]
     if locs:
         out += ["**Referenced at**", ""] + [f"- {_where(loc)}" for loc in locs] + [""]
     return out

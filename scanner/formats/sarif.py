@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from scanner.findings import RULES, Finding, Rule
 from scanner.formats.interface import Format
-from scanner.result import Report, Result
+from scanner.result import Location, Report, Result
 from scanner.textsafe import encodable
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -95,17 +95,16 @@ def _logical(r: Result) -> dict[str, Any]:
     return {"name": name, "fullyQualifiedName": f"{name}@{r.sha}" if r.sha else name, "kind": "resource"}
 
 
-def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Mapping[str, Any] | None]]:
+def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Location | None]]:
     """(SARIF location, the Result.locations entry it came from) for each place to report."""
-    out: list[tuple[dict[str, Any], Mapping[str, Any] | None]] = []
+    out: list[tuple[dict[str, Any], Location | None]] = []
     for loc in r.locations:
-        file = loc.get("file")
-        if not file:
+        if not loc.file:
             continue
-        sarif_loc = {"physicalLocation": _physical(file, loc.get("line"), loc.get("column")),
+        sarif_loc = {"physicalLocation": _physical(loc.file, loc.line, loc.column or None),
                      "logicalLocations": [_logical(r)]}
-        if loc.get("deployment"):
-            sarif_loc["message"] = {"text": f"deployment {loc['deployment']}"}
+        if loc.deployment:
+            sarif_loc["message"] = {"text": f"deployment {loc.deployment}"}
         out.append((sarif_loc, loc))
     if out:
         return out
@@ -116,12 +115,12 @@ def _placements(report: Report, r: Result) -> list[tuple[dict[str, Any], Mapping
     return [(fallback, None)]
 
 
-def _fingerprint(r: Result, f: Finding, loc: Mapping[str, Any] | None) -> str:
+def _fingerprint(r: Result, f: Finding, loc: Location | None) -> str:
     # the message with its numbers masked: several findings may share a code and a license, and
     # figures such as a user count change with the context without making it another finding
     # (and hex such as a commit sha, which moves without making it another finding); no line
     key = "\0".join([(r.repo_id or r.target).lower(), f.code, f.license or "", _VOLATILE.sub("#", f.message),
-                      str((loc or {}).get("file") or ""), str((loc or {}).get("deployment") or "")])
+                      loc.file if loc is not None else "", (loc.deployment if loc is not None else None) or ""])
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -136,11 +135,11 @@ def _result(report: Report, r: Result, f: Finding, index: Mapping[str, int]) -> 
             props["effect"] = f.effect
         if f.license:
             props["license"] = f.license
-        if loc is not None:
-            for key in ("deployment", "kind"):
-                if loc.get(key):
-                    props[key] = loc[key]
-        where = f" (deployment {loc['deployment']})" if loc is not None and loc.get("deployment") else ""
+        if loc is not None and loc.deployment:
+            props["deployment"] = loc.deployment
+        if loc is not None and loc.kind:
+            props["kind"] = loc.kind
+        where = f" (deployment {loc.deployment})" if loc is not None and loc.deployment else ""
         level = finding_level(r, f)
         props["security-severity"] = SECURITY_SEVERITY[level]
         res: dict[str, Any] = {

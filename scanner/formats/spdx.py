@@ -18,7 +18,7 @@ import io
 import json
 import re
 import uuid
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from spdx_tools.common.spdx_licensing import spdx_licensing
 from spdx_tools.spdx.model import (Actor, ActorType, Annotation, AnnotationType, CreationInfo, Document,
@@ -28,7 +28,7 @@ from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from scanner.formats import license_record, purl
 from scanner.formats.interface import Format
-from scanner.result import Report, Result
+from scanner.result import LicenseRef, LicenseUse, Report, Result
 
 NAMESPACE_BASE = "https://spdx.org/spdxdocs/modelscan-"
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
@@ -85,7 +85,7 @@ class _Builder:
                                                     cross_references=[url] if url else [], comment=comment)
         return ref
 
-    def token(self, ref: Any) -> str:
+    def token(self, ref: LicenseUse | LicenseRef) -> str:
         rec = license_record(self.kb, ref)
         if rec is not None and _known_spdx(rec.spdx):
             return rec.spdx
@@ -93,12 +93,12 @@ class _Builder:
             wanted = rec.spdx_ref or (rec.spdx if rec.spdx and rec.spdx != "NOASSERTION" else rec.key)
             return self.license_ref(wanted, rec.key, rec.name, rec.url,
                                     f"modelscan knowledge base record {rec.key}")
-        lid = (ref.get("id") if isinstance(ref, Mapping) else getattr(ref, "id", None)) or "unknown"
-        name = (ref.get("name") if isinstance(ref, Mapping) else getattr(ref, "name", None)) or lid
+        lid = ref.id or "unknown"
+        name = ref.name or lid
         return self.license_ref(str(lid), f"name:{name}", str(name), None,
                                 "A license name the modelscan knowledge base has no record for.")
 
-    def expression(self, refs: Iterable[Any]):
+    def expression(self, refs: Iterable[LicenseUse | LicenseRef]):
         tokens = list(dict.fromkeys(self.token(r) for r in refs))
         if not tokens:
             return SpdxNoAssertion()
@@ -140,27 +140,27 @@ class _Builder:
             return
         me = r.repo_id or r.target
         node_ids: dict[str, str] = {me: self.by_node[(me, r.sha)]}
-        for node in r.lineage.get("nodes") or ():
-            nid = str(node.get("id"))
+        for node in r.lineage.nodes:
+            nid = node.id
             if nid == me:
                 continue
-            rev = node.get("revision")
+            rev = node.revision
             key = (nid, rev)
             if key not in self.by_node:
                 comment = "machine-learning model (base of a scanned model)"
-                if node.get("error"):
-                    comment += f"; could not be read: {node['error']}"
-                self.by_node[key] = self.package(nid, rev, nid, concluded=self.expression(node.get("licenses") or ()),
+                if node.error:
+                    comment += f"; could not be read: {node.error}"
+                self.by_node[key] = self.package(nid, rev, nid, concluded=self.expression(node.licenses),
                                                  declared=SpdxNoAssertion(),
                                                  comment=comment)
             node_ids[nid] = self.by_node[key]
-        for edge in r.lineage.get("edges") or ():
-            child, parent = node_ids.get(str(edge.get("child"))), node_ids.get(str(edge.get("parent")))
+        for edge in r.lineage.edges:
+            child, parent = node_ids.get(edge.child), node_ids.get(edge.parent)
             if not child or not parent:
                 continue
-            kind = (RelationshipType.VARIANT_OF if edge.get("relation") in _VARIANT_RELATIONS
+            kind = (RelationshipType.VARIANT_OF if edge.relation in _VARIANT_RELATIONS
                     else RelationshipType.DESCENDANT_OF)
-            rel = Relationship(child, kind, parent, comment=f"base_model relation: {edge.get('relation')}")
+            rel = Relationship(child, kind, parent, comment=f"base_model relation: {edge.relation}")
             if rel not in self.relationships:
                 self.relationships.append(rel)
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from scanner.formats.interface import Format
-from scanner.result import LicenseUse, Report, Result
+from scanner.result import LicenseUse, LineageGraph, Report, Result
 from scanner.textsafe import terminal as escape   # control/bidi characters stripped, markup escaped
 
 VERDICT_STYLE = {"allow": "bold green", "review": "bold yellow", "deny": "bold red", "error": "bold magenta"}
@@ -30,15 +30,16 @@ def _lic(u: LicenseUse) -> str:
 
 def _lineage_tree(r: Result) -> Tree:
     """The base-model graph from the target down to its roots, each node with its own licenses."""
-    lineage = r.lineage or {}
-    nodes = {n["id"]: n for n in lineage.get("nodes", ())}
+    lineage = r.lineage or LineageGraph()
+    nodes = {n.id: n for n in lineage.nodes}
     children: dict[str, list[tuple[str, str]]] = {}
-    for e in lineage.get("edges", ()):
-        children.setdefault(e["child"], []).append((e["parent"], e["relation"]))
+    for e in lineage.edges:
+        children.setdefault(e.child, []).append((e.parent, e.relation))
 
     def label(node_id: str, relation: str | None) -> str:
-        n = nodes.get(node_id, {})
-        lic = ", ".join(x["id"] for x in n.get("licenses") or ()) or ("unreadable" if n.get("error") else "no license")
+        n = nodes.get(node_id)
+        ids = ", ".join(x.id for x in n.licenses) if n is not None else ""
+        lic = ids or ("unreadable" if n is not None and n.error else "no license")
         rel = f"[dim]{escape(relation)}[/] " if relation else ""
         return f"{rel}[bold]{escape(node_id)}[/] [dim]({escape(lic)})[/]"
 
@@ -81,7 +82,7 @@ def _panel(r: Result) -> Panel:
         decl = {u.id for u in r.licenses.declared}
         if decl and decl != {u.id for u in eff if u.kind != "use-policy" and not u.via}:
             rows.add_row("Declared", "\n".join(_lic(u) for u in r.licenses.declared))
-        if r.lineage and r.lineage.get("edges"):
+        if r.lineage and r.lineage.edges:
             rows.add_row("Lineage", _lineage_tree(r))
         if r.obligations:
             rows.add_row("Obligations", "\n".join(f"• [dim]{escape(o.license)}[/] {escape(o.text)}"

@@ -24,7 +24,7 @@ from scanner.gate.approvals import Approvals, apply_approval
 from scanner.gate.lock import Lock, LockEntry, drift, label, license_files, license_refs
 from scanner.vocab import RANK, verdict_from_rank
 from scanner.policy.model import Policy
-from scanner.result import Report, Result
+from scanner.result import Location, Report, Result
 from scanner.scan import Scanner, failure_reason, utc_stamp
 from scanner.targets import Target
 
@@ -38,7 +38,7 @@ class GateItem:
     repo_id: str
     revision: str | None
     context: Mapping[str, Any] | None = None
-    locations: list[dict[str, Any]] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
 
     @property
     def target(self) -> Target:
@@ -260,9 +260,10 @@ def progress(total: int, what: str = "Scanning") -> Iterator[Callable[[Any], Non
 def problem_result(problem: Any) -> Result:
     """A deployment file that could not be read or parsed in full, as a review-level result at
     that file (it may name a model the gate did not see); the rest of the tree is decided."""
-    where = {"file": problem.file, "line": problem.line, "kind": problem.kind or "file"}
+    kind = problem.kind or "file"
     message = f"{problem.file}: {problem}"
+    evidence = {"file": problem.file, "line": problem.line, "kind": kind}
     return Result(target=problem.file, repo_id=None, revision=None, sha=None, source="none", verdict="review",
-                  reasons=(message,), findings=(Finding("file-unreadable", message, evidence=dict(where),
+                  reasons=(message,), findings=(Finding("file-unreadable", message, evidence=evidence,
                                                         effect="review"),),
-                  locations=(where,))
+                  locations=(Location(problem.file, problem.line, kind),))

@@ -17,7 +17,7 @@ from scanner.kb import KnowledgeBase, LicenseRecord, Term
 from scanner import terms
 from scanner.policy.model import Policy
 from scanner.terms import Check, TermRegistry
-from scanner.result import Classification, LicenseUse, Obligation
+from scanner.result import Classification, LicenseRef, LicenseUse, Obligation
 from scanner.vocab import RANK, Effect, Verdict, verdict_from_rank
 
 
@@ -125,8 +125,8 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                                         evidence=ev, effect="deny", license=rec.key))
                 continue
             if mode == "review":
-                findings.append(Finding("term-needs-review",
-                                        f"{rec.name}: '{term.type}' needs review: {_obligation_text(term, rec, notices)}",
+                text = _obligation_text(term, rec, notices)
+                findings.append(Finding("term-needs-review", f"{rec.name}: '{term.type}' needs review: {text}",
                                         evidence=ev, effect="review", license=rec.key))
                 continue
             if mode == "enforce" and term.type in table:
@@ -141,10 +141,11 @@ def evaluate_terms(uses: Iterable[LicenseUse], kb: KnowledgeBase, policy: Policy
                     findings.append(Finding("term-needs-review", f"{rec.name}: {message}", evidence=ev,
                                             effect="review", license=rec.key))
                 else:
-                    obligations.append(Obligation(term.type, label, message, term.get("source"), rec.ref()))
+                    obligations.append(Obligation(term.type, label, message, term.get("source"),
+                                                  LicenseRef(rec.id, rec.version, rec.name)))
                 continue
             obligations.append(Obligation(term.type, label, _obligation_text(term, rec, notices), term.get("source"),
-                                          rec.ref()))
+                                          LicenseRef(rec.id, rec.version, rec.name)))
     return findings, obligations
 
 
@@ -260,8 +261,10 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
     if model_allowed is not None and not any(f.code == "model-denied" for f in findings):
         findings = [replace(f, effect=None) if f.effect == "review" and f.license
                     and f.code not in ("license-unknown", "license-unresolved") else f for f in findings]
-        findings.append(Finding("model-allowed", f"{repo_id} is on the policy's model allow list; license reviews waived",
-                                evidence={"rule": model_allowed if isinstance(model_allowed, str) else dict(model_allowed)}))
+        rule = model_allowed if isinstance(model_allowed, str) else dict(model_allowed)
+        findings.append(Finding("model-allowed",
+                                f"{repo_id} is on the policy's model allow list; license reviews waived",
+                                evidence={"rule": rule}))
 
     worst = max((RANK[f.effect] for f in findings), default=0)
     verdict = verdict_from_rank(worst)
@@ -269,7 +272,8 @@ def evaluate(repo_id: str | None, sha: str | None, effective: tuple[LicenseUse, 
     return verdict, reasons, tuple(findings), tuple(_dedupe(obligations))
 
 
-def _unverified(findings: list[Finding], rec: LicenseRecord, lists: Mapping[str, Any], chain: Mapping[str, Any]) -> None:
+def _unverified(findings: list[Finding], rec: LicenseRecord, lists: Mapping[str, Any],
+                chain: Mapping[str, Any]) -> None:
     uv = lists.get("unverified", "review")
     if uv != "allow":
         findings.append(Finding("license-unverified", f"{rec.name}: terms not verified against primary sources",
@@ -306,7 +310,8 @@ def _apply_waivers(findings: list[Finding], repo_id: str | None, sha: str | None
             w["license"] + (f"@{w['version']}" if w.get("version") else "")
         ev = {"waiver": {k: w[k] for k in w}, "what": what}
         if expires < today:
-            findings.append(Finding("waiver-expired", f"waiver for {what} (owner {w['owner']}) expired on {w['expires']}; "
+            findings.append(Finding("waiver-expired",
+                                    f"waiver for {what} (owner {w['owner']}) expired on {w['expires']}; "
                                     "it no longer applies", evidence=ev))
             continue
         new_effect: Effect | None = None if w["verdict"] == "allow" else "review"

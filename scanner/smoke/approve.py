@@ -100,7 +100,8 @@ def approve(result: Result, evidence: Evidence, policy: Policy, fail_on: str = "
         # The Hub's model_info carries config.json's auto_map: refuse custom code before any download.
         check_remote_code(evidence.config, None, trust)
     except SmokeRefused as exc:
-        where = " (a local folder is never on the policy's model lists: load it from the Hub)" if repo_id is None else ""
+        where = (" (a local folder is never on the policy's model lists: load it from the Hub)"
+                 if repo_id is None else "")
         raise Refusal(exc.code, str(exc) + where) from None
     if local_path is None and not sha:
         raise SmokeError("download", "the scan saw no commit sha to pin the download to")

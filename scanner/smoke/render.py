@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from scanner.result import Report
+
+if TYPE_CHECKING:
+    from scanner.smoke.runtime import SmokeFigures
 
 STATUS_STYLE = {"passed": "bold green", "refused": "bold red", "failed": "bold magenta", "not-run": "bold magenta"}
 
@@ -35,16 +38,16 @@ def _secs(v: Any) -> str:
     return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
 
 
-def figures_line(s: Mapping[str, Any]) -> str:
+def figures_line(s: SmokeFigures) -> str:
     """One line of figures (also for logs)."""
-    parts = [f"{s.get('model_class')} ({s.get('task')})", f"{human_count(s.get('parameters'))} params",
-             f"{s.get('dtype')} on {s.get('device')}", f"load {_secs(s.get('load_seconds'))}",
-             f"peak {human_bytes(s.get('peak_memory_bytes'))} ({s.get('memory_kind')})"]
-    if s.get("new_tokens") is not None:
-        parts += [f"TTFT {_secs(s.get('time_to_first_token_seconds'))}",
-                  f"{s.get('tokens_per_second') or 0:.1f} tok/s over {s.get('new_tokens')} tokens"]
+    parts = [f"{s.model_class} ({s.task})", f"{human_count(s.parameters)} params",
+             f"{s.dtype} on {s.device}", f"load {_secs(s.load_seconds)}",
+             f"peak {human_bytes(s.peak_memory_bytes)} ({s.memory_kind})"]
+    if s.new_tokens is not None:
+        parts += [f"TTFT {_secs(s.time_to_first_token_seconds)}",
+                  f"{s.tokens_per_second or 0:.1f} tok/s over {s.new_tokens} tokens"]
     else:
-        parts.append(f"forward {_secs(s.get('forward_seconds'))}")
+        parts.append(f"forward {_secs(s.forward_seconds)}")
     return ", ".join(parts)
 
 
@@ -61,20 +64,22 @@ def render_table(report: Report, color: bool = False, width: int = 120) -> str:
         table.add_column(col)
     notes: list[str] = []
     for r in report.results:
-        s = r.smoke or {}
-        status = s.get("status", "not-run")
+        s = r.smoke
+        status = s.status if s is not None else "not-run"
         name = escape(r.repo_id or r.target)
-        rev = (s.get("revision") or "")[:12] or "(local)"
-        if status == "passed":
-            table.add_row(name, Text(status, style=STATUS_STYLE[status]), rev, escape(str(s.get("model_class"))),
-                          human_count(s.get("parameters")), f"{s.get('dtype')} / {s.get('device')}",
-                          _secs(s.get("load_seconds")), human_bytes(s.get("peak_memory_bytes")),
-                          _secs(s.get("time_to_first_token_seconds")),
-                          f"{s['tokens_per_second']:.1f}" if s.get("tokens_per_second") else "-")
+        rev = ((s.revision if s is not None else None) or "")[:12] or "(local)"
+        f = s.figures if s is not None else None
+        if status == "passed" and f is not None:
+            table.add_row(name, Text(status, style=STATUS_STYLE[status]), rev, escape(str(f.model_class)),
+                          human_count(f.parameters), f"{f.dtype} / {f.device}",
+                          _secs(f.load_seconds), human_bytes(f.peak_memory_bytes),
+                          _secs(f.time_to_first_token_seconds),
+                          f"{f.tokens_per_second:.1f}" if f.tokens_per_second else "-")
         else:
             table.add_row(name, Text(status, style=STATUS_STYLE.get(status, "")), rev, *["-"] * 7)
-            what = s.get("code") or s.get("stage") or ""
-            notes.append(f"{r.repo_id or r.target}: {status}{f' ({what})' if what else ''}: {s.get('message', '')}")
+            what = (s.code or s.stage or "") if s is not None else ""
+            message = s.message if s is not None else ""
+            notes.append(f"{r.repo_id or r.target}: {status}{f' ({what})' if what else ''}: {message}")
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(table)

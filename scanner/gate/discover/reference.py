@@ -7,6 +7,8 @@ import contextvars
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from scanner.result import Location
+
 KINDS = ("manifest", "vllm", "compose", "k8s", "tgi", "ollama", "python")   # what Reference.kind may be
 
 
@@ -29,18 +31,9 @@ class Reference:
     detail: str = ""                    # what matched: "--model", "MODEL_ID", "from_pretrained", ...
     extra: Mapping[str, Any] = field(default_factory=dict)   # e.g. {"quant": "Q4_K_M"} for Ollama
 
-    def location(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"file": self.file, "line": self.line, "kind": self.kind}
-        if self.column:
-            out["column"] = self.column
-        if self.deployment:
-            out["deployment"] = self.deployment
-        if self.detail:
-            out["match"] = self.detail
-        if self.revision:
-            out["revision"] = self.revision
-        out.update(self.extra)
-        return out
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.kind, self.column or None, self.deployment or None,
+                        self.detail or None, self.revision or None, self.extra)
 
 
 
