@@ -56,9 +56,18 @@ def plain(value: Any) -> str:
 
 def terminal(value: Any) -> str:
     """A value for rich: one safe line, with rich markup escaped."""
-    from rich.markup import escape
+    from rich.markup import RE_TAGS, escape
 
-    return escape(plain(value))
+    text = escape(plain(value))
+    # rich escapes what looks like a tag, but when it renders, text outside tags loses the
+    # backslash of every backslash-bracket pair ("\\[" shows as "["): give those one more.
+    out, pos = [], 0
+    for m in RE_TAGS.finditer(text):
+        out.append(text[pos:m.start()].replace("\\[", "\\\\["))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(text[pos:].replace("\\[", "\\\\["))
+    return "".join(out)
 
 
 def markdown_inline(value: Any) -> str:
