@@ -56,13 +56,14 @@ def manifest_references_here(repo_ids: list[str]) -> list:
     any failure to read it leaves the results unlocated. A manifest that does not name a checked
     model is not parsed at all."""
     from scanner.ci.locations import repository_root
-    from scanner.gate.discover.manifest import manifest_references
-    from scanner.gate.discover.walk import MAX_FILE_BYTES, display_path
-    from scanner.sources.files import ReadRefused, read_regular
 
     manifest = repository_root() / "modelscan.yaml"
     if not repo_ids or not manifest.is_file():
         return []
+    from scanner.gate.discover.manifest import manifest_references
+    from scanner.gate.discover.walk import MAX_FILE_BYTES, display_path
+    from scanner.sources.files import ReadRefused, read_regular
+
     try:
         text = read_regular(manifest, MAX_FILE_BYTES, manifest.parent).decode("utf-8", errors="replace")
     except (ReadRefused, OSError):
