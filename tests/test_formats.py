@@ -671,3 +671,14 @@ def test_check_locates_its_results_in_a_large_manifest_and_ignores_a_broken_one(
     assert [(loc["file"], loc["line"]) for loc in locs] == [("modelscan.yaml", 2005)]
     assert located("version: 1\ndeployments: 5   # mistralai/Codestral-22B-v0.1\n") == []      # not a manifest
     assert located("version: 1\ndeployments:\n  - name: other\n    models: [org/x]\n") == []       # not named
+
+
+def test_table_lists_each_missing_openness_component_on_its_own_line():
+    proc = run_cli("check", "Qwen/Qwen2.5-72B-Instruct", "--snapshot", str(EXAMPLES), "-f", "table", "--now", NOW,
+                   env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln.strip("│ ").rstrip() for ln in proc.stdout.splitlines()]
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("Openness"))
+    assert lines[start].endswith("MOF class none; OSI OSAID unmet")
+    missing = [ln for ln in lines[start + 1:start + 9] if ln.startswith("• for III: ")]
+    assert len(missing) == 5 and any("Data card: not found" in ln for ln in missing)

@@ -74,9 +74,9 @@ def _panel(r: Result) -> Panel:
             line = f"MOF class {o.mof_class}" + (f" (if the card's claims hold: {o.mof_class_if_claims_hold})"
                                                  if o.mof_class_if_claims_hold != o.mof_class else "")
             line += f"; OSI OSAID {o.osaid.get('overall', 'unmet')}"
-            if o.next_class:
-                line += "".join(f"\n• for {o.next_class}: {m}" for m in o.missing_for_next[:8])
-            rows.add_row("Openness", escape(line))
+            # one line per missing component (each escaped on its own: escaping makes one line)
+            missing = [f"• for {o.next_class}: {m}" for m in o.missing_for_next[:8]] if o.next_class else []
+            rows.add_row("Openness", "\n".join(escape(x) for x in [line, *missing]))
         eff = [u for u in r.licenses.effective]
         rows.add_row("Licenses", "\n".join(_lic(u) for u in eff) if eff else "[yellow]none identified[/]")
         decl = {u.id for u in r.licenses.declared}
