@@ -105,7 +105,8 @@ def license_freedom(effective: Iterable[LicenseUse]) -> tuple[str, list[str]]:
     return worst, evidence
 
 
-_LABELS = {"fully-open": "Fully open", "open-weights": "Open weights", "closed": "Closed", "unknown": "Openness unknown"}
+_LABELS = {"fully-open": "Fully open", "open-weights": "Open weights", "closed": "Closed",
+           "unknown": "Openness unknown"}
 
 
 def classify(ev: Evidence, root: Evidence, effective: Iterable[LicenseUse],

@@ -25,19 +25,25 @@ class Rule:
 _RULES = [
     # licenses against the policy
     Rule("license-denied", "License denied by policy", "high",
-         "The policy's license deny list matches a license that binds the weights. Choose another model or change the policy."),
+         "The policy's license deny list matches a license that binds the weights. Choose another model or change "
+         "the policy."),
     Rule("license-needs-review", "License needs review", "medium",
          "The policy sends this license to a person for review (its review list, or a license it does not list)."),
     Rule("license-unknown", "License unknown", "medium",
-         "No license could be identified for the weights. An unknown license is never allowed by default: find the terms and add a waiver or a record."),
+         "No license could be identified for the weights. An unknown license is never allowed by default: find the "
+         "terms and add a waiver or a record."),
     Rule("license-unresolved", "License name not in the knowledge base", "medium",
-         "The card names a license the knowledge base has no record for. Add a record under licenses/ (or an alias) after reading its terms."),
+         "The card names a license the knowledge base has no record for. Add a record under licenses/ (or an alias) "
+         "after reading its terms."),
     Rule("license-unverified", "License terms unverified", "medium",
-         "The knowledge base record for this license is marked unverified: its terms are not settled by primary sources."),
+         "The knowledge base record for this license is marked unverified: its terms are not settled by primary "
+         "sources."),
     Rule("license-mismatch", "Card label disagrees with the license text", "medium",
-         "The card's license label and the repository's own license text disagree. The text binds; the label stays in 'declared' only."),
+         "The card's license label and the repository's own license text disagree. The text binds; the label stays "
+         "in 'declared' only."),
     Rule("license-conflict-with-base", "Derivative label looser than its base", "high",
-         "A derivative's declared license cannot loosen the terms of the base model it was made from; the base license stays effective."),
+         "A derivative's declared license cannot loosen the terms of the base model it was made from; the base "
+         "license stays effective."),
     Rule("license-file-unidentified", "License file not identified", "medium",
          "A license file in the repository matches no known license text well enough. Read it: its terms may bind."),
     Rule("license-text-modified", "License text modified", "medium",
@@ -58,9 +64,12 @@ _RULES_AFTER_TERMS = [
          "The policy denies any license carrying this kind of term."),
     # the model itself
     Rule("model-denied", "Model denied by policy", "high", "The policy's model deny list names this model."),
-    Rule("model-allowed", "Model allowed by policy", "info", "The policy's model allow list names this model (pinned where a revision is given)."),
-    Rule("waiver-applied", "Waiver applied", "info", "A waiver in the policy changed the verdict; it names an owner, a reason and an expiry."),
-    Rule("waiver-expired", "Waiver expired", "medium", "A waiver matched this model or license but its expiry date has passed; it no longer applies."),
+    Rule("model-allowed", "Model allowed by policy", "info", "The policy's model allow list names this model "
+                                                             "(pinned where a revision is given)."),
+    Rule("waiver-applied", "Waiver applied", "info", "A waiver in the policy changed the verdict; it names an "
+                                                     "owner, a reason and an expiry."),
+    Rule("waiver-expired", "Waiver expired", "medium", "A waiver matched this model or license but its expiry date "
+                                                       "has passed; it no longer applies."),
     # evidence gaps (never allow)
     Rule("card-missing", "No model card", "medium", "The repository has no README.md model card."),
     Rule("card-malformed", "Model card metadata malformed", "medium",
@@ -69,13 +78,16 @@ _RULES_AFTER_TERMS = [
          "The card's YAML uses aliases beyond a small budget (an expansion bomb); it was refused without expanding."),
     Rule("card-no-license", "Card declares no license", "low", "The card has no license key and no license tag."),
     Rule("file-gated", "File behind the access gate", "medium",
-         "A license file needs an accepted license and a token to read. Accept the terms on the Hub and set HF_TOKEN, or scan from a recorded snapshot."),
-    Rule("file-too-large", "File too large to read", "medium", "A card or license file exceeds the size limit and was not read."),
+         "A license file needs an accepted license and a token to read. Accept the terms on the Hub and set "
+         "HF_TOKEN, or scan from a recorded snapshot."),
+    Rule("file-too-large", "File too large to read", "medium", "A card or license file exceeds the size limit and "
+                                                               "was not read."),
     Rule("file-binary", "File is not text", "medium", "A license file is binary or not decodable text."),
     Rule("file-unreadable", "File could not be read", "medium", "A file the scan needs could not be fetched or read."),
     Rule("target-unavailable", "Target could not be read", "high",
          "The target is unknown, unreachable or has no readable evidence; the tool cannot decide (exit 2)."),
-    Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the evidence is incomplete."),
+    Rule("fetch-error", "Hub request failed", "medium", "A request to the Hub failed after bounded retries; the "
+                                                        "evidence is incomplete."),
     Rule("budget-exceeded", "Read budget reached", "medium",
          "A cap or the target's deadline was reached (base models or datasets past the cap, a listing past its "
          "size, the time budget of the target): what was not read may hold terms that bind. Raise --deadline or "
@@ -125,7 +137,8 @@ _RULES_AFTER_TERMS = [
     # the gate against its lockfile (docs/gate.md)
     Rule("license-drift", "License changed since approval", "high",
          "The licenses that bind the model, or the text of its license files or access-gate prompt, differ from what "
-         "modelscan.lock approved. Review the new terms, then run 'modelscan lock' again (or pin the approved revision)."),
+         "modelscan.lock approved. Review the new terms, then run 'modelscan lock' again (or pin the approved "
+         "revision)."),
     Rule("approval-missing", "Model not approved in the lockfile", "medium",
          "The gate runs --locked but modelscan.lock has no entry for this model. Review it and run 'modelscan lock'."),
     Rule("approval-stale", "Approval made under another policy or knowledge base", "medium",

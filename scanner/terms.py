@@ -107,7 +107,8 @@ def _mau(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[Outcome
                            "context has no monthly_active_users")
     if users > limit:
         return "deny", f"{users:,} monthly active users exceed the license threshold of {limit:,}"
-    return "ok", f"stay at or below {limit:,} monthly active users (now {users:,}); above it a separate license is needed"
+    return "ok", (f"stay at or below {limit:,} monthly active users (now {users:,}); above it a separate license is "
+                  "needed")
 
 
 def _revenue(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[Outcome, str]:
@@ -127,7 +128,8 @@ def _revenue(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[Out
 def _commercial(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[Outcome, str]:
     commercial = ctx.get("commercial")
     if commercial is None:
-        return "unknown", "the license permits non-commercial use only: context does not say whether the use is commercial"
+        return "unknown", ("the license permits non-commercial use only: context does not say whether the use is "
+                           "commercial")
     if commercial:
         return "deny", "the license permits non-commercial use only and the deployment is commercial"
     return "ok", "keep the use non-commercial"
@@ -198,7 +200,8 @@ def _territory(term: Term, ctx: Mapping[str, Any], cls: Classification) -> tuple
         return "deny", f"the license withholds rights in {label}{what} and the context has {'; '.join(hits)}"
     if missing:
         return "unknown", f"rights are withheld in {label}{what}: context lacks {', '.join(sorted(set(missing)))}"
-    return "ok", f"rights are withheld in {label}{what} (by {', '.join(term.get('basis') or ())}); the context is outside it"
+    return "ok", (f"rights are withheld in {label}{what} (by {', '.join(term.get('basis') or ())}); the context is "
+                  "outside it")
 
 
 def _use_cases(term: Term, ctx: Mapping[str, Any], _: Classification) -> tuple[Outcome, str]:
@@ -236,7 +239,8 @@ TERM_TYPES: tuple[TermType, ...] = (
     TermType("mau-threshold", "Above a number of monthly active users a separate license is needed.",
              "enforce", _mau, FindingSpec(
                  "user-threshold-exceeded", "Monthly active users above the license threshold", "high",
-                 "Above this number of monthly active users the license requires a separate agreement with the licensor."),
+                 "Above this number of monthly active users the license requires a separate agreement with the "
+                 "licensor."),
              ("monthly_active_users",), {"users": {"type": "integer", "minimum": 0}}, ("users",)),
     TermType("revenue-threshold", "Above an annual revenue a separate license is needed.",
              "enforce", _revenue, FindingSpec(
@@ -320,7 +324,8 @@ TERM_TYPES: tuple[TermType, ...] = (
 COMMON_PARAMS: Mapping[str, Mapping[str, Any]] = {
     "note": {"type": "string"},
     "source": {"type": "string"},
-    "section": {"type": "string", "maxLength": 80, "description": "The section of the license text that states the term."},
+    "section": {"type": "string", "maxLength": 80,
+                "description": "The section of the license text that states the term."},
 }
 
 

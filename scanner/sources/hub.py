@@ -348,7 +348,8 @@ class HubSource(Source):
         return tuple(c for c in ranked[:3] if difflib.SequenceMatcher(None, repo_id.lower(), c.lower()).ratio() > 0.5)
 
 
-def _cache_load(cache: MetadataCache | SnapshotStore, raw: str, repo_id: str, revision: str | None, kind: str) -> Evidence | None:
+def _cache_load(cache: MetadataCache | SnapshotStore, raw: str, repo_id: str, revision: str | None,
+                kind: str) -> Evidence | None:
     """A cached entry, or None (a damaged one is a miss: it is fetched again and rewritten)."""
     try:
         return cache.load(raw, repo_id, revision, kind)
@@ -356,7 +357,8 @@ def _cache_load(cache: MetadataCache | SnapshotStore, raw: str, repo_id: str, re
         return None
 
 
-def _remember_ref(cache: MetadataCache | SnapshotStore, repo_id: str, revision: str | None, sha: str, kind: str) -> None:
+def _remember_ref(cache: MetadataCache | SnapshotStore, repo_id: str, revision: str | None, sha: str,
+                  kind: str) -> None:
     try:
         cache.set_ref(repo_id, revision, sha, kind)
     except OSError:

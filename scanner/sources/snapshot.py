@@ -95,8 +95,8 @@ class SnapshotStore:
         meta = self.root / "snapshot.json"
         if create:
             if not meta.is_file():
-                write_atomic(meta, _dump({"format": FORMAT, "version": VERSION,
-                                           "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                write_atomic(meta, _dump({"format": FORMAT, "version": VERSION, "recorded_at": now,
                                            "tool": {"name": TOOL_NAME, "version": __version__}}))
         if not meta.is_file():
             raise TargetError(f"{self.root} is not a snapshot (no snapshot.json)")
@@ -106,7 +106,8 @@ class SnapshotStore:
             raise TargetError(f"{meta}: unreadable snapshot metadata: {exc}") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") != VERSION:
             info = info if isinstance(info, dict) else {}
-            raise TargetError(f"{meta}: unsupported snapshot format {info.get('format')!r} version {info.get('version')!r}")
+            raise TargetError(f"{meta}: unsupported snapshot format {info.get('format')!r} version "
+                              f"{info.get('version')!r}")
         self.info = info
 
     # -- paths -----------------------------------------------------------------------------------
