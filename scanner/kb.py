@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import os
-from functools import cached_property
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -136,7 +135,7 @@ class KnowledgeBase:
     def versions(self, license_id: str) -> list[LicenseRecord]:
         return list(self._by_id.get(license_id, ()))
 
-    @cached_property
+    @functools.cached_property
     def _by_id(self) -> Mapping[str, tuple[LicenseRecord, ...]]:
         out: dict[str, list[LicenseRecord]] = {}
         for r in self.records.values():
@@ -173,8 +172,8 @@ def _index(records: Iterable[LicenseRecord]) -> dict[str, str]:
     return names
 
 
-def digest_files(directory: Path) -> tuple[str, list[bytes]]:
-    """The knowledge base's digest (file names and bytes, in name order) and each file's bytes."""
+def digest_files(directory: Path) -> tuple[str, list[Path], list[bytes]]:
+    """The knowledge base's digest (file names and bytes, in name order), its files and their bytes."""
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise FileNotFoundError(f"no license records in {directory}")
@@ -184,12 +183,11 @@ def digest_files(directory: Path) -> tuple[str, list[bytes]]:
         raw = path.read_bytes()
         digest.update(path.name.encode() + b"\0" + raw + b"\0")
         raws.append(raw)
-    return digest.hexdigest(), raws
+    return digest.hexdigest(), files, raws
 
 
 def load_dir(directory: Path) -> KnowledgeBase:
-    files = sorted(directory.glob("*.yaml"))
-    hexdigest, raws = digest_files(directory)
+    hexdigest, files, raws = digest_files(directory)
     # YAML parsing was most of a snapshot check's own time: the shipped records are parsed at build
     # time (scanner/compiled.py), others may be memoised on disk (scanner/memo.py, opt-in).
     from scanner import compiled, memo

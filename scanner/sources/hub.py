@@ -255,7 +255,8 @@ class HubSource(Source):
         deadline = deadline or Deadline(self.settings.deadline)
         cache = self.cache
         # A pinned commit already seen needs no request at all.
-        if cache is not None and revision and is_sha(revision) and cache.has(repo_id, revision, kind):
+        # (load is None for a commit not held: no separate has() that would read the record twice)
+        if cache is not None and revision and is_sha(revision):
             ev = _cache_load(cache, raw, repo_id, revision, kind)
             if ev is not None and not _transient(ev):
                 return _with_source(ev, "hub", {"cache": "hit"})
@@ -271,7 +272,7 @@ class HubSource(Source):
         info, problems = self._model_info(repo_id, revision, kind, deadline, suggest=suggest)
         issues = [SourceIssue("field-malformed", self.redact(p)) for p in problems]
         sha = info.get("sha")                 # 40 hex digits or absent (shapes.hub_info)
-        if cache is not None and sha and cache.has(repo_id, sha, kind):
+        if cache is not None and sha:
             ev = _cache_load(cache, raw, repo_id, sha, kind)
             if ev is not None and not _transient(ev) and not issues:
                 # The commit was cached under another ref (or its sha): remember that this ref points

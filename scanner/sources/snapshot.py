@@ -31,14 +31,14 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 MAX_JSON_BYTES = 32_000_000      # one recorded JSON file (model_info with every file's metadata)
 
 
-def _dump(obj: Any, indent: int | None = 1) -> bytes:
-    # indent=None: one line, written by json's C encoder (the metadata cache, many small files)
-    text = json.dumps(finite(obj), indent=indent, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+def _dump(obj: Any) -> bytes:
+    # indented: recorded snapshots are read by people (the metadata cache writes its own, compact)
+    text = json.dumps(finite(obj), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     return text.encode("utf-8", "surrogatepass")
 
 
 def _write(path: Path, data: bytes) -> None:
-    """write_atomic for a folder known to exist (the metadata cache writes three files a model)."""
+    """write_atomic for a folder known to exist."""
     write_atomic(path, data, parent_exists=True)
 
 
@@ -86,7 +86,6 @@ def record_parts(info: Mapping[str, Any], files: list[FileEvidence], withhold: f
 class SnapshotStore:
     """Read and write one snapshot directory."""
 
-    indent: int | None = 1          # recorded snapshots are read by people; the cache is not
 
     def __init__(self, root: Path, create: bool = False):
         self.root = Path(root)
@@ -199,9 +198,9 @@ class SnapshotStore:
         for f in kept:
             write_atomic(cdir / "files" / f.path, f.raw if f.raw is not None else (f.text or "").encode("utf-8"))
         cdir.mkdir(parents=True, exist_ok=True)
-        _write(cdir / f"{kind}_info.json", _dump(info, self.indent))
+        _write(cdir / f"{kind}_info.json", _dump(info))
         _write(cdir / "files.json", _dump({"files": entries, "withheld_fields": withheld_fields,
-                                            "provenance": dict(provenance or {})}, self.indent))
+                                            "provenance": dict(provenance or {})}))
         self.set_ref(repo_id, revision, sha, kind)
 
     def set_ref(self, repo_id: str, revision: str | None, sha: str, kind: str = "model") -> None:
@@ -215,10 +214,10 @@ class SnapshotStore:
                 return
             refs[revision or "main"] = sha
             try:
-                _write(rdir / "refs.json", _dump(refs, self.indent))
+                _write(rdir / "refs.json", _dump(refs))
             except FileNotFoundError:         # a ref recorded before its commit
                 rdir.mkdir(parents=True, exist_ok=True)
-                _write(rdir / "refs.json", _dump(refs, self.indent))
+                _write(rdir / "refs.json", _dump(refs))
 
     def save_missing(self, repo_id: str, kind: str, error: str, suggestions: tuple[str, ...]) -> None:
         path = self.root / "missing.json"
