@@ -30,7 +30,8 @@ from urllib.parse import quote
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
 from scanner.redact import redact, register
 from scanner.sources.files import file_evidence
-from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe
+from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe, \
+    hf_utils
 from scanner.sources.interface import Source
 from scanner.sources.shapes import hub_info, is_sha, load_json
 from scanner.sources.metacache import MetadataCache
@@ -136,8 +137,7 @@ class HubSource(Source):
 
     def _headers(self, anonymous: bool = False) -> Callable[[], Mapping[str, str]]:
         def build() -> Mapping[str, str]:
-            from huggingface_hub.utils import build_hf_headers
-            return build_hf_headers(token=False if anonymous else self._auth())
+            return hf_utils("build_hf_headers")(token=False if anonymous else self._auth())
         return build
 
     # -- model_info ----------------------------------------------------------------------------------
@@ -145,8 +145,9 @@ class HubSource(Source):
                     anonymous: bool = False, suggest: bool = True) -> tuple[dict[str, Any], list[str]]:
         """(Hub-shaped info with every ill-typed field dropped, the problems); TargetError when the
         repository cannot be read at all."""
-        from huggingface_hub.utils import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, \
-            RevisionNotFoundError
+        GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError = (
+            hf_utils(n) for n in ("GatedRepoError", "HfHubHTTPError", "RepositoryNotFoundError",
+                                  "RevisionNotFoundError"))
 
         what = f"{kind} info for {repo_id}"
         plural = "models" if kind == "model" else "datasets"
@@ -407,12 +408,10 @@ def register_userinfo(url: str) -> None:
 
 def _raise_for_status(body: Body) -> None:
     """The client's own error classes (gated, not found, revision not found) for an error answer."""
-    from huggingface_hub.utils import hf_raise_for_status
-    from huggingface_hub.utils import httpx as hx
-
+    hx = hf_utils("httpx")
     resp = hx.Response(body.status, headers=dict(body.headers), content=body.data,
                        request=hx.Request("GET", body.url))
-    hf_raise_for_status(resp)
+    hf_utils("hf_raise_for_status")(resp)
     raise HttpError(f"HTTP {body.status}", body.status, "status")
 
 

@@ -117,10 +117,10 @@ def _say(message: str) -> None:
 
 
 def _parse(headers: Mapping[str, str]) -> Any:
-    from huggingface_hub.utils import parse_ratelimit_headers
+    from scanner.sources.http import hf_utils
 
     try:
-        return parse_ratelimit_headers(headers)
+        return hf_utils("parse_ratelimit_headers")(headers)
     except (ValueError, TypeError):
         return None
 
