@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.formats.json import dumps_indented
+from scanner.formats.json import Shared, dumps_indented, shared
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
                     st.text())
@@ -36,3 +36,33 @@ def test_values_it_does_not_write_itself_go_to_json_dumps():
     for bad in (math.nan, {"x": [math.inf]}):
         with pytest.raises(ValueError):
             dumps_indented(bad)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(), SCALARS | st.lists(SCALARS, max_size=3), max_size=4),
+       st.lists(st.integers(0, 3), min_size=1, max_size=6))
+def test_a_shared_dict_is_written_as_json_dumps_writes_it_wherever_it_appears(content, depths):
+    # The same Shared object placed at several depths (so several indents), and twice at one depth.
+    one = Shared(content)
+    doc: list = []
+    for depth in depths:
+        node: object = one
+        for _ in range(depth):
+            node = {"k": [node]}
+        doc.append(node)
+    doc.append(one)
+    assert dumps_indented(doc) == reference(doc)
+
+
+def test_shared_builds_once_per_equal_argument_and_builds_unhashable_ones_each_time():
+    calls = []
+
+    def build(x):
+        calls.append(x)
+        return {"x": str(x)}
+
+    get = shared(build)
+    a, b = get((1, 2)), get((1, 2))
+    assert a is b and type(a) is Shared and calls == [(1, 2)]
+    c, d = get([1]), get([1])                # a list cannot be a cache key
+    assert c == d == {"x": "[1]"} and c is not d and type(c) is dict

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from scanner.evidence import thaw
 from scanner.formats.interface import Format
-from scanner.result import LicenseRef, LicenseUse, LineageGraph, Location, Openness, Report, Result, SmokeOutcome
+from scanner.result import LicenseRef, LicenseUse, LineageGraph, Location, MofComponent, Obligation, Openness, Report, \
+    Result, SmokeOutcome
+
+
+K = TypeVar("K")
+
+
+class Shared(dict):  # type: ignore[type-arg]
+    """A dict that several results share: one license use, obligation or openness component seen in
+    many models is built once (`shared`), and `dumps_indented` writes its text once per indent and
+    copies it after. Nothing changes a report's dicts once built; this one must not be changed."""
+
+    __slots__ = ()
+
+
+def shared(build: Callable[[K], dict[str, Any]]) -> Callable[[K], dict[str, Any]]:
+    """`build`, memoised by its (frozen, hashable) argument; an unhashable one is built each time."""
+    cached = functools.lru_cache(maxsize=8192)(lambda obj: Shared(build(obj)))
+
+    def get(obj: K) -> dict[str, Any]:
+        try:
+            return cached(obj)
+        except TypeError:                   # a field that cannot be hashed (a plain dict)
+            return build(obj)
+    return get
 
 
 def _license(u: LicenseUse) -> dict[str, Any]:
@@ -22,21 +47,38 @@ def _license(u: LicenseUse) -> dict[str, Any]:
     return out
 
 
+_license_shared = shared(_license)
+
+
+def _obligation(o: Obligation) -> dict[str, Any]:
+    return {"term": o.term, "license": _ref(o.license_ref or LicenseRef(o.license, None, o.license)),
+            "text": o.text, **({"source": o.source} if o.source else {})}
+
+
+def _component(c: MofComponent) -> dict[str, Any]:
+    return {"id": c.id, "name": c.name, "mof_class": c.mof_class, "type": c.type, "optional": c.optional,
+            "status": c.status, "where": list(c.where), "license": c.license, "open_license": c.open_license,
+            **({"reason": c.reason} if c.reason else {})}
+
+
+_obligation_shared = shared(_obligation)
+_component_shared = shared(_component)
+
+
 def result_dict(r: Result) -> dict[str, Any]:
     return {
         "target": r.target, "repo_id": r.repo_id, "revision": r.revision, "sha": r.sha, "source": r.source,
         "verdict": r.verdict, "reasons": list(r.reasons),
-        "licenses": {"declared": [_license(u) for u in r.licenses.declared],
-                     "detected": [_license(u) for u in r.licenses.detected],
-                     "effective": [_license(u) for u in r.licenses.effective]},
+        "licenses": {"declared": [_license_shared(u) for u in r.licenses.declared],
+                     "detected": [_license_shared(u) for u in r.licenses.detected],
+                     "effective": [_license_shared(u) for u in r.licenses.effective]},
         "classification": {"openness": r.classification.openness,
                            "license_freedom": r.classification.license_freedom,
                            "label": r.classification.label, "evidence": list(r.classification.evidence),
                            "modalities": list(r.classification.modalities)},
         "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "evidence": thaw(dict(f.evidence)),
                       "effect": f.effect} for f in r.findings],
-        "obligations": [{"term": o.term, "license": _ref(o.license_ref or LicenseRef(o.license, None, o.license)),
-                         "text": o.text, **({"source": o.source} if o.source else {})} for o in r.obligations],
+        "obligations": [_obligation_shared(o) for o in r.obligations],
         "files": [{"path": f.path, "status": f.status, "size": f.size, "sha256": f.sha256,
                    "matches": [thaw(dict(m)) for m in f.matches]} for f in r.files],
         "lineage": lineage_dict(r.lineage) if r.lineage else None,
@@ -104,10 +146,7 @@ def _openness(o: Openness | None) -> dict[str, Any] | None:
         return None
     return {"mof_class": o.mof_class, "mof_class_if_claims_hold": o.mof_class_if_claims_hold,
             "next_class": o.next_class, "missing_for_next": list(o.missing_for_next),
-            "components": [{"id": c.id, "name": c.name, "mof_class": c.mof_class, "type": c.type,
-                            "optional": c.optional, "status": c.status, "where": list(c.where),
-                            "license": c.license, "open_license": c.open_license,
-                            **({"reason": c.reason} if c.reason else {})} for c in o.components],
+            "components": [_component_shared(c) for c in o.components],
             "osaid": dict(o.osaid), "osaid_reasons": list(o.osaid_reasons)}
 
 
@@ -140,9 +179,11 @@ def dumps_indented(data: Any) -> str:
     about 2.4 times faster: with an indent the standard library encodes in Python through nested
     generators, and a gate's report is some 12 KB per model. Plain dicts with string keys, lists,
     tuples, strings, ints, finite floats, booleans and None are written here (strings by json's
-    own C escaper); anything else hands the whole document to json.dumps."""
+    own C escaper); anything else hands the whole document to json.dumps. A `Shared` dict met again
+    at the same indent is copied from the text written the first time."""
     out: list[str] = []
     app = out.append
+    memo: dict[tuple[int, str], str] = {}     # (id of a Shared dict, indent) -> its text
 
     def enc(o: Any, ind: str) -> None:
         t = type(o)
@@ -158,10 +199,17 @@ def dumps_indented(data: Any) -> str:
             app(int.__repr__(o))
         elif t is float and math.isfinite(o):
             app(float.__repr__(o))
-        elif t is dict:
+        elif t is dict or t is Shared:
             if not o:
                 app("{}")
                 return
+            if t is Shared:
+                key = (id(o), ind)        # every dict of the document is alive: ids are unique
+                text = memo.get(key)
+                if text is not None:
+                    app(text)
+                    return
+                start = len(out)
             inner = ind + "  "
             sep = ",\n" + inner
             app("{\n" + inner)
@@ -176,6 +224,10 @@ def dumps_indented(data: Any) -> str:
                 app(": ")
                 enc(v, inner)
             app("\n" + ind + "}")
+            if t is Shared:
+                text = memo[key] = "".join(out[start:])
+                del out[start:]
+                app(text)
         elif t is list or t is tuple:
             if not o:
                 app("[]")
