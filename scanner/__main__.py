@@ -1,4 +1,4 @@
-from scanner.cli import main
+from scanner.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()
