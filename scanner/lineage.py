@@ -260,10 +260,78 @@ def _prose_evidence(body: str, pattern: str, arch: bool, model_type: str) -> str
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _rx(pattern: str) -> re.Pattern[str]:
-    """A family rule's pattern, compiled once (case-insensitive): rules are tried for every model."""
-    return re.compile(pattern, re.I)
+class _AnyOf:
+    """Whether any of a rule's patterns is found in a text (case-insensitive), with one search: the
+    patterns joined into one alternation, or one by one where they cannot be joined."""
+
+    __slots__ = ("_one", "_each")
+
+    def __init__(self, patterns: Any):
+        pats = [str(p) for p in patterns or ()]
+        self._one: re.Pattern[str] | None = None
+        self._each: tuple[re.Pattern[str], ...] = ()
+        try:
+            self._one = re.compile("|".join(f"(?:{p})" for p in pats), re.I) if pats else None
+        except re.error:                    # a global flag or a group reference: kept apart
+            self._each = tuple(re.compile(p, re.I) for p in pats)
+
+    def __bool__(self) -> bool:
+        return self._one is not None or bool(self._each)
+
+    def search(self, text: str) -> bool:
+        if self._one is not None:
+            return self._one.search(text) is not None
+        return any(p.search(text) for p in self._each)
+
+
+class _FamilyRule:
+    """One family rule with its patterns compiled: rules are tried for every model."""
+
+    __slots__ = ("fam", "group", "exclude", "name", "tags", "yields", "model_types", "prose", "base_ids_only")
+
+    def __init__(self, fam: Mapping[str, Any]):
+        self.fam = fam
+        self.group: str = fam.get("group") or fam["family"]
+        self.exclude = _AnyOf(fam.get("exclude"))
+        self.name = _AnyOf(fam.get("name"))
+        self.tags = tuple(str(t) for t in fam.get("tags") or ())
+        self.yields = _AnyOf(fam.get("tag_yields_to"))
+        self.model_types = tuple(fam.get("model_types") or ())
+        self.prose = tuple(fam.get("prose") or ())
+        self.base_ids_only = bool(fam.get("base_ids_only"))
+
+
+class _Rules:
+    """The family rules of one families() tuple, compiled, and which of them each tag seen so far
+    names (tags repeat across a fleet: "text-generation", "license:apache-2.0", ...)."""
+
+    def __init__(self, fams: tuple[Mapping[str, Any], ...]):
+        self.fams = fams
+        self.rules = tuple(_FamilyRule(fam) for fam in fams)
+        self._by_tag: dict[str, frozenset[int]] = {}
+
+    def named_by_tag(self, tag: str) -> frozenset[int]:
+        """The indexes of the rules whose name patterns find `tag` and whose exclusions do not."""
+        hit = self._by_tag.get(tag)
+        if hit is None:
+            if len(self._by_tag) > 65536:
+                self._by_tag.clear()
+            hit = self._by_tag[tag] = frozenset(i for i, r in enumerate(self.rules)
+                                                if r.name.search(tag) and not r.exclude.search(tag))
+        return hit
+
+
+_COMPILED: dict[int, _Rules] = {}
+
+
+def _compiled(fams: tuple[Mapping[str, Any], ...]) -> _Rules:
+    """The rules of `fams` (a tuple families() keeps), compiled once per tuple."""
+    got = _COMPILED.get(id(fams))
+    if got is None or got.fams is not fams:
+        if len(_COMPILED) > 16:
+            _COMPILED.clear()
+        got = _COMPILED[id(fams)] = _Rules(fams)
+    return got
 
 
 def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None,
@@ -286,23 +354,23 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     body = (body or "")[:MAX_BODY]
     found: list[tuple[Mapping[str, Any], list[str]]] = []
     groups: set[str] = set()
-    for fam in families(kb):
-        group = fam.get("group") or fam["family"]
-        if group in groups or any(_rx(x).search(name) for x in fam.get("exclude") or ()) \
-                or fam.get("base_ids_only") and not name_only:
+    rules = _compiled(families(kb))
+    tag_hits = [(t, rules.named_by_tag(t)) for t in sorted(tags)]
+    for i, rule in enumerate(rules.rules):
+        group = rule.group
+        if group in groups or rule.exclude.search(name) or rule.base_ids_only and not name_only:
             continue
         evidence = []
-        by_name = any(_rx(p).search(name) for p in fam.get("name") or ())
+        by_name = rule.name.search(name)
         if by_name:
             evidence.append(f"repository name '{name}'")
-        tag = next((t for t in fam.get("tags") or () if t.lower() in tags), None) or next(
-            (t for t in sorted(tags) for p in fam.get("name") or () if _rx(p).search(t)
-             and not any(_rx(x).search(t) for x in fam.get("exclude") or ())), None)
-        yields = any(_rx(x).search(name) or _rx(x).search(model_type) for x in fam.get("tag_yields_to") or ())
+        tag = next((t for t in rule.tags if t.lower() in tags), None) or next(
+            (t for t, hits in tag_hits if i in hits), None)
+        yields = rule.yields.search(name) or rule.yields.search(model_type)
         if tag and not (yields and not by_name):
             evidence.append(f"tag '{tag}'")
-        arch = bool(model_type) and model_type in (fam.get("model_types") or ())
-        for p in fam.get("prose") or ():
+        arch = bool(model_type) and model_type in rule.model_types
+        for p in rule.prose:
             said = _prose_evidence(body, p, arch, model_type) if body else None
             if said:
                 evidence.append(said)
@@ -311,7 +379,7 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
             if arch:
                 evidence.append(f"config model_type '{model_type}'")
             groups.add(group)
-            found.append((fam, evidence))
+            found.append((rule.fam, evidence))
     return found
 
 

@@ -242,3 +242,27 @@ def test_gated_or_private_parent_is_a_finding(hub, tmp_path):
     hub.add_repo("corp/ft", {"cardData": {"license": "apache-2.0", "base_model": "corp/private-base"}})
     r = scanner_for(hub, tmp_path).scan_one("corp/ft")
     assert "lineage-parent-unavailable" in codes(r) and r.verdict == "review"
+
+
+def test_compiled_family_rules_find_what_each_pattern_finds():
+    # infer_families joins a rule's patterns into one alternation (scanner.lineage._AnyOf); for every
+    # shipped rule and a spread of names and tags, that finds exactly what the patterns one by one find.
+    import re
+
+    from scanner.lineage import _AnyOf, families
+
+    texts = ["Llama-2-13b-chat-hf", "Meta-Llama-3.1-8B-Instruct", "llama3", "Mistral-7B-v0.1", "mixtral-8x7b-v0.1",
+             "gemma-2-9b-it", "gemma-7b", "phi-2", "Phi-3-mini", "Qwen2.5-7B", "qwen-7b", "yi-34b", "falcon-40b",
+             "sd3-medium", "stable-diffusion-v1-5", "DeepSeek-V3-0324", "vicuna-13b", "prompt-guard-2-86m",
+             "license:llama2", "text-generation", "l2-13b", "orca-2", "codellama-7b", "olmo-7b", ""]
+    for fam in families(kbmod.load()):
+        for key in ("name", "exclude", "tag_yields_to"):
+            patterns = list(fam.get(key) or ())
+            joined = _AnyOf(patterns)
+            for text in texts:
+                assert joined.search(text) == any(re.search(p, text, re.I) for p in patterns), (fam["family"], key,
+                                                                                                 text)
+    # patterns that cannot be joined (a global flag not at the start) are searched one by one
+    apart = _AnyOf(["abc", "(?x) d e f"])
+    assert apart.search("xDEF") and apart.search("ABC") and not apart.search("xyz") and apart._one is None
+    assert not _AnyOf([]) and not _AnyOf([]).search("anything")

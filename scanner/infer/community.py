@@ -24,9 +24,15 @@ class Candidate:
     source: str
 
 
+@functools.lru_cache(maxsize=1024)
+def _rx(pattern: str) -> re.Pattern[str]:
+    """A lineage table pattern, compiled once (case-insensitive): they are tried for every model."""
+    return re.compile(pattern, re.I)
+
+
 def _any(patterns, text: str) -> str | None:
     for p in patterns or ():
-        m = re.search(p, text, re.I)
+        m = _rx(p).search(text)
         if m:
             return m.group(0)
     return None
@@ -69,7 +75,7 @@ def candidates(name: str) -> list[Candidate]:
         return []
     gens = data.get("generations") or {}
     for entry in data.get("lineages") or ():
-        m = re.search(entry["name"], name, re.I)
+        m = _rx(entry["name"]).search(name)
         if not m or _any(entry.get("exclude"), name):
             continue
         chosen = _choose(entry, gens, m.group(0), name, f"name '{name}'")
@@ -108,7 +114,7 @@ def in_text(body: str, name: str, model_type: str = "") -> list[Candidate]:
     for entry in data.get("lineages") or ():
         if entry.get("require_marker"):         # a bare "llama" is the family rules' business
             continue
-        for n, m in enumerate(re.finditer(entry["name"], text, re.I)):
+        for n, m in enumerate(_rx(entry["name"]).finditer(text)):
             if n >= MAX_PROSE_MATCHES:
                 break
             a = m.start()
