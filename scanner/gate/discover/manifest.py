@@ -15,6 +15,7 @@ file, the line and the key, like the policy loader's.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -60,6 +61,61 @@ def _validator():
     return jsonschema().Draft202012Validator(load_schema("manifest.schema.json"), registry=registry)
 
 
+# What _plainly_valid checks without jsonschema, key by key (tests/test_manifest_check.py pins these to the schema).
+PLAIN_TOP = frozenset({"version", "policy", "fail-on", "deployments"})
+PLAIN_DEPLOYMENT = frozenset({"name", "description", "models"})      # no `context`: the policy schema's
+PLAIN_MODEL = frozenset({"id", "revision", "note"})
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_rules() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str], tuple[Any, ...]]:
+    """The schema's own patterns (deployment name, model shorthand, id, revision) and fail-on values."""
+    schema = load_schema("manifest.schema.json")
+    dep, (short, full) = schema["$defs"]["deployment"], schema["$defs"]["model"]["anyOf"]
+    return (re.compile(dep["properties"]["name"]["pattern"]), re.compile(short["pattern"]),
+            re.compile(full["properties"]["id"]["pattern"]), re.compile(full["properties"]["revision"]["pattern"]),
+            tuple(schema["properties"]["fail-on"]["enum"]))
+
+
+def _plainly_valid(data: Any) -> bool:
+    """True only for a manifest the schema certainly accepts, checked without jsonschema (its import
+    and its walk cost more than the rest of a small gate): the common shape, with no deployment
+    `context`. Anything else, valid or not, goes to the schema, which also words the errors."""
+    name_rx, short_rx, id_rx, rev_rx, fail_on = _plain_rules()
+    if type(data) is not dict or not data.keys() <= PLAIN_TOP or "deployments" not in data:
+        return False
+    version, deps = data.get("version"), data["deployments"]
+    if type(version) is not int or version != 1 or type(deps) is not list or not deps:
+        return False
+    if "policy" in data and not (type(data["policy"]) is str and data["policy"]):
+        return False
+    if "fail-on" in data and not (type(data["fail-on"]) is str and data["fail-on"] in fail_on):
+        return False
+    for dep in deps:
+        if type(dep) is not dict or not dep.keys() <= PLAIN_DEPLOYMENT or "name" not in dep or "models" not in dep:
+            return False
+        name, models = dep["name"], dep["models"]
+        if type(name) is not str or not name_rx.search(name) or type(models) is not list or not models:
+            return False
+        if "description" in dep and type(dep["description"]) is not str:
+            return False
+        for model in models:
+            if type(model) is str:
+                if not short_rx.search(model):
+                    return False
+            elif type(model) is dict and model.keys() <= PLAIN_MODEL and type(model.get("id")) is str:
+                if not id_rx.search(model["id"]):
+                    return False
+                rev = model.get("revision", "")
+                if "revision" in model and (type(rev) is not str or not rev_rx.search(rev)):
+                    return False
+                if "note" in model and type(model["note"]) is not str:
+                    return False
+            else:
+                return False
+    return True
+
+
 def _fail(where: str, node: yaml.Node | None, path: list[Any], message: str) -> ManifestError:
 
     line = yaml_line(node, path) if node is not None else None
@@ -73,13 +129,13 @@ def load_manifest(text: str, where: str, validate: bool = True) -> tuple[dict[st
     that only looks a model up and treats any failure as "not found" (`check`'s locations)."""
     data, node = parse_document(text, where, ManifestError,
                                 "a manifest is a YAML mapping with 'version: 1' and 'deployments'")
-    errors = [] if not validate else sorted(
+    errors = [] if not validate or _plainly_valid(data) else sorted(
         _validator().iter_errors(data),
         key=lambda e: (list(e.absolute_path) != ["version"], -len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
         msg = err.message
-        if err.validator == "oneOf":
+        if err.validator == "anyOf":
             msg = f"{err.instance!r}: expected 'org/name[@revision]' or a mapping with 'id' and optional 'revision'"
         elif err.validator == "enum":
             from scanner.policy.model import enum_message
