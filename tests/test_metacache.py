@@ -88,3 +88,14 @@ def test_a_folder_that_is_not_a_metadata_cache_is_refused(tmp_path):
         assert "unsupported" in str(exc)
     else:
         raise AssertionError("a foreign folder was used as the cache")
+
+
+def test_a_nan_or_infinity_from_the_hub_is_cached_as_null(tmp_path):
+    # Python's json reads NaN and Infinity; the cache is strict JSON, so they are written as null.
+    cache = MetadataCache(tmp_path / "c")
+    info = {**INFO, "cardData": {**INFO["cardData"], "score": float("nan"), "eval": [1.5, float("inf")]}}
+    cache.save("org/m", None, info, files())
+    text = (tmp_path / "c" / "models" / "org" / "m.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    card = dict(cache.load("org/m", "org/m", None).card_data)
+    assert card["score"] is None and list(card["eval"]) == [1.5, None] and card["license"] == "mit"

@@ -192,6 +192,10 @@ def _file(entry: Mapping[str, Any], item: Mapping[str, Any]) -> FileEvidence:
 
 
 def _dump(obj: Any) -> bytes:
-    # one line, written by json's C encoder
-    return (json.dumps(finite(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-            ).encode("utf-8", "surrogatepass")
+    # one line, written by json's C encoder; a NaN or an infinity (rare: the Hub's JSON may carry
+    # them) is written as null, the record walked for them only then
+    try:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        text = json.dumps(finite(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (text + "\n").encode("utf-8", "surrogatepass")
