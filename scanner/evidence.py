@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Files the scanner reads; everything else in a repo is only listed (name, size, blob id).
 LICENSE_PREFIXES = ("license", "licence", "use_policy", "notice", "copying", "acceptable_use")

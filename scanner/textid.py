@@ -32,7 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain, groupby, repeat
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from scanner.kb import KnowledgeBase, PACKAGE_DIR
 from scanner.textnorm import normalize

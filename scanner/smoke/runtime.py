@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 INSTALL_HINT = "pip install 'modelscan-compliance[smoke]'"
 DEFAULT_PROMPT = "The quick brown fox jumps over the lazy dog"
