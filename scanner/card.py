@@ -42,6 +42,7 @@ class CardError(Exception):
 
 @dataclass(frozen=True)
 class Card:
+    """A model card split into its YAML front matter and its Markdown body."""
     data: Mapping[str, Any] | None       # front matter (None when absent or refused)
     body: str                            # markdown after the front matter
     has_front_matter: bool

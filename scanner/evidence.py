@@ -71,6 +71,7 @@ class FileEvidence:
 
 @dataclass(frozen=True)
 class Sibling:
+    """One file the repository lists (model_info siblings), with its size and hashes where shown."""
     path: str
     size: int | None = None
     blob_id: str | None = None
@@ -88,6 +89,7 @@ class SourceIssue:
 
 @dataclass(frozen=True, eq=False)   # identity equality: one object per fetched repo revision
 class Evidence:
+    """What a source saw of one repository revision: its metadata, files and the small files read."""
     target: str
     source: str                      # hub | snapshot | local
     kind: str = "model"              # model | dataset

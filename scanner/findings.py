@@ -16,6 +16,7 @@ from scanner.vocab import EFFECTS, SEVERITIES, Effect, Severity  # noqa: F401 - 
 
 @dataclass(frozen=True)
 class Rule:
+    """A finding code: its title, severity and the help the reports show."""
     code: str
     title: str
     severity: Severity
@@ -194,6 +195,7 @@ RULES: Mapping[str, Rule] = _Rules()
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing the scan found about a model, with its evidence and its effect on the verdict."""
     code: str
     message: str
     severity: str = ""

@@ -49,6 +49,7 @@ def data_dir(name: str) -> Path:
 
 @dataclass(frozen=True)
 class Term:
+    """One term a license imposes: its type (scanner/terms.py), parameters and the license."""
     type: str
     params: Mapping[str, Any]
     license: str                      # record key of the license that imposes it
@@ -59,6 +60,7 @@ class Term:
 
 @dataclass(frozen=True)
 class LicenseRecord:
+    """One license of the knowledge base (licenses/*.yaml), as loaded."""
     key: str                          # unique record key (id, or id@version)
     id: str
     version: str | None
@@ -117,6 +119,7 @@ def _record_from(data: Mapping[str, Any], path: str) -> LicenseRecord:
 
 @dataclass(frozen=True, eq=False)   # identity hash: memoised lookups key on the loaded base
 class KnowledgeBase:
+    """The loaded license records, their digest and the indexes that resolve names to records."""
     records: Mapping[str, LicenseRecord]
     digest: str
     directory: str

@@ -130,6 +130,7 @@ def dataset_ids(card: Mapping[str, Any], tags: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Lineage:
+    """The base models above a model, the licenses it inherits and the lineage's findings."""
     nodes: tuple[LineageNode, ...] = ()
     edges: tuple[LineageEdge, ...] = ()
     inherited: tuple[LicenseUse, ...] = ()

@@ -38,6 +38,7 @@ class Origin:
 
 @dataclass(frozen=True)
 class LicenseUse:
+    """A license that applies to a model, where it was found and, if inherited, through which bases."""
     record: str | None   # record key; None when the name resolves to no record
     id: str
     version: str | None
@@ -66,6 +67,7 @@ class LicenseRef:
 
 @dataclass(frozen=True)
 class Licenses:
+    """The licenses declared, detected in texts, and in effect (with the inherited ones)."""
     declared: tuple[LicenseUse, ...] = ()
     detected: tuple[LicenseUse, ...] = ()
     effective: tuple[LicenseUse, ...] = ()
@@ -73,6 +75,7 @@ class Licenses:
 
 @dataclass(frozen=True)
 class Classification:
+    """How open the model is (fully open, open weights, ...) and how free its license is."""
     openness: str = "unknown"            # fully-open | open-weights | closed | unknown
     license_freedom: str = "unknown"     # permissive | copyleft | restricted | non-commercial | unknown
     label: str = "unknown"
@@ -82,6 +85,7 @@ class Classification:
 
 @dataclass(frozen=True)
 class Obligation:
+    """What a license asks of whoever deploys the model (a notice, a naming rule, ...)."""
     term: str
     license: str          # label for display: the license id (with its version where one is set)
     text: str
@@ -91,6 +95,7 @@ class Obligation:
 
 @dataclass(frozen=True)
 class FileMatch:
+    """One license file of the repository and the records its text was identified as."""
     path: str
     status: str
     size: int | None
@@ -205,6 +210,7 @@ class SmokeOutcome:
 
 @dataclass(frozen=True)
 class Result:
+    """The decision on one target: verdict, reasons, licenses, findings and obligations."""
     target: str
     repo_id: str | None
     revision: str | None
@@ -226,6 +232,7 @@ class Result:
 
 @dataclass(frozen=True)
 class PolicyRef:
+    """The policy a report was decided under: its file, name and hash."""
     path: str | None
     name: str
     hash: str
@@ -233,6 +240,7 @@ class PolicyRef:
 
 @dataclass(frozen=True)
 class Report:
+    """The results of one run with the tool, knowledge base and policy that produced them."""
     schema_version: str
     tool: Mapping[str, str]
     knowledge_base: Mapping[str, Any]

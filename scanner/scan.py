@@ -87,6 +87,7 @@ _DECIDING = threading.Lock()
 
 @dataclass
 class Scanner:
+    """Fetches targets and their lineage through a source and decides them against a policy."""
     source: Source | None                     # for Hub ids (hub or snapshot); None = local targets only
     kb: KnowledgeBase
     policy: Policy

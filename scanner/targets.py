@@ -24,6 +24,7 @@ class TargetError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """A model to scan as given on the command line: a Hub id (with a revision) or a folder."""
     raw: str
     kind: str                    # hub | local
     repo_id: str | None = None

@@ -42,6 +42,7 @@ class FindingSpec:
 
 @dataclass(frozen=True)
 class ContextKey:
+    """A key of the deployment context a policy sets, with its schema."""
     name: str
     schema: Mapping[str, Any]
     description: str
@@ -49,6 +50,7 @@ class ContextKey:
 
 @dataclass(frozen=True)
 class TermType:
+    """A kind of license term: its default policy mode and how it is checked."""
     name: str
     description: str
     mode: str = "obligation"                       # default policy mode

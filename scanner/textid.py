@@ -54,6 +54,7 @@ _WORD = re.compile(r"[a-z0-9$]+(?:[.'/@&:-][a-z0-9$]+)*")
 
 @dataclass(frozen=True)
 class TextMatch:
+    """A license text identified as a record: how, and how sure."""
     record: str                  # record key
     method: str                  # exact | near | marker
     confidence: float            # 0..1
@@ -149,6 +150,7 @@ def load_reference(path: str = str(REFERENCE_FILE)) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, eq=False)
 class _Segment:
+    """One reference text of the index (a file, or one of the texts it holds)."""
     label: str                   # reference file label, plus "#n" for the n-th text it holds
     record: str
     size: int                    # unique 5-grams
@@ -156,6 +158,7 @@ class _Segment:
 
 @dataclass(frozen=True, eq=False)
 class _Index:
+    """The reference texts' hashes and 5-gram postings, built once per knowledge base."""
     hashes: Mapping[str, tuple[tuple[str, str, float], ...]]   # normalised sha256 -> (record, label, share)
     segments: tuple[_Segment, ...]
     postings: Mapping[int, tuple[int, ...]]      # 5-gram hash -> indices of the segments holding it
@@ -203,6 +206,7 @@ def warm(reference: str = str(REFERENCE_FILE)) -> None:
 
 @dataclass(frozen=True)
 class _MarkerRecord:
+    """A record identified by marker phrases, and the group whose versions compete."""
     key: str
     group: tuple[str, bool]      # (family, is a use policy): versions compete within a group
     markers: tuple[str, ...]
@@ -300,6 +304,7 @@ def identify_text(text: str, kb: KnowledgeBase, reference: str = str(REFERENCE_F
 
 @dataclass
 class _Pick:
+    """A segment chosen for a text, with the 5-grams it explains."""
     seg: int
     record: str
     matched: int

@@ -16,6 +16,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ReportSpec:
+    """One report to write: its format and where (None: standard output)."""
     fmt: str
     path: Path | None          # None: standard output
 

@@ -15,6 +15,7 @@ MAX_PROSE_MATCHES = 20      # mentions of one lineage read per card
 
 @dataclass(frozen=True)
 class Candidate:
+    """A Llama generation a community lineage points to, and the licenses it binds."""
     lineage: str
     generation: str
     license: str              # record id of the generation's license

@@ -40,6 +40,7 @@ def _sentences(text: str):
 
 @dataclass(frozen=True)
 class TextLicense:
+    """A license the card's prose names (a License line or section), with its quote."""
     record: LicenseRecord | None
     name: str             # the record's id, or the name as the card writes it
     where: str            # README.md (License line | License section | text)

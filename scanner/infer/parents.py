@@ -30,6 +30,7 @@ _RECIPE_KEYS = ("models", "slices", "merge_method", "experts")
 
 @dataclass(frozen=True)
 class TextParent:
+    """A base model the card's text names (a merge recipe or a link), with its quote."""
     repo_id: str
     relation: str         # merge | quantized
     how: str              # "merge recipe" | "link"

@@ -38,6 +38,7 @@ class PolicyError(Exception):
 
 @dataclass(frozen=True)
 class Policy:
+    """An organisation's policy, loaded and validated, with its context and rules."""
     name: str
     path: str | None
     hash: str

@@ -58,6 +58,7 @@ ERROR_BODY_BYTES = 64 * 1024          # error answers are read this far, never m
 
 @dataclass(frozen=True)
 class TransportSettings:
+    """Timeouts, retries and backoff of every HTTP read."""
     connect_timeout: float = 5.0
     read_timeout: float = 15.0        # the longest wait for any one read
     attempts: int = 4                 # tries per request, first included
@@ -103,6 +104,7 @@ def unlimited() -> Deadline:
 
 @dataclass(frozen=True)
 class ResponseHead:
+    """A response's status and headers, shown to the hooks before its body is read."""
     url: str
     status: int
     headers: Mapping[str, str]
@@ -119,6 +121,7 @@ class PauseRequested(Exception):
 
 @dataclass
 class TransportHooks:
+    """Called before each attempt and on each response head (the rate limiter)."""
     before_request: Callable[[str], None] = lambda url: None
     on_headers: Callable[[ResponseHead], None] = lambda head: None
 
@@ -157,6 +160,7 @@ class _Retryable(Exception):
 
 @dataclass
 class Transport:
+    """GETs with the deadline, retry and byte-cap rules of the module docstring."""
     settings: TransportSettings = field(default_factory=TransportSettings)
     secrets: Callable[[], tuple[str, ...]] = lambda: ()
     hooks: TransportHooks = field(default_factory=TransportHooks)

@@ -87,6 +87,7 @@ def clock() -> float:
 # -------------------------------------------------------------------------------- settings
 @dataclass
 class Settings:
+    """Run-wide rate-limit settings: the pause allowed and where its messages go."""
     max_wait: float = DEFAULT_MAX_WAIT          # total pause allowed per run, seconds
     notify: Callable[[str], None] | None = None  # where pause messages go (default: stderr)
     waited: float = 0.0                          # pause so far in this run (all pacers)
@@ -128,6 +129,7 @@ def _parse(headers: Mapping[str, str]) -> Any:
 # -------------------------------------------------------------------------------- one bucket
 @dataclass
 class Stats:
+    """One bucket's calls, 429 answers and pauses in this run."""
     calls: int = 0
     limited: int = 0           # 429 answers
     pauses: int = 0
