@@ -27,7 +27,9 @@ class Shared(dict):  # type: ignore[type-arg]
 
 
 def shared(build: Callable[[K], dict[str, Any]]) -> Callable[[K], dict[str, Any]]:
-    """`build`, memoised by its (frozen, hashable) argument; an unhashable one is built each time."""
+    """`build`, memoised by its (frozen, hashable) argument; an unhashable one is built each time.
+    Equal arguments must write equal JSON: the fields built from are strings, None, booleans and
+    floats (a confidence is always a float, so no 1 meets a 1.0)."""
     cached = functools.lru_cache(maxsize=8192)(lambda obj: Shared(build(obj)))
 
     def get(obj: K) -> dict[str, Any]:
