@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 from typing import Any, Iterable, Mapping
 
 
@@ -43,6 +44,14 @@ def _known_releases() -> tuple[Mapping[str, Any], ...]:
     return tuple(data_file("openness.yaml") or ())
 
 
+@functools.lru_cache(maxsize=1)
+def _release_patterns() -> tuple[tuple[re.Pattern[str], Mapping[str, Any]], ...]:
+    """Each known release with its `match` globs as one compiled pattern (fnmatch's own translation,
+    lower-cased as the comparison is): tried for every model."""
+    return tuple((re.compile("|".join(fnmatch.translate(str(p).lower()) for p in entry["match"])), entry)
+                 for entry in _known_releases() if entry.get("match"))
+
+
 def modalities(ev: Evidence, card: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     mods: set[str] = set()
     if isinstance(ev.pipeline_tag, str) and ev.pipeline_tag in _PIPELINE_MODALITIES:
@@ -62,8 +71,6 @@ _NAME_MODALITIES = {"vision": ("text", "image"), "vl": ("text", "image"), "multi
 def name_modalities(name: str | None) -> tuple[str, ...]:
     """Modalities a model name states (Llama-3.2-11B-Vision, Qwen2-VL): a quantization often keeps
     the name and little else."""
-    import re
-
     mods: set[str] = set()
     for token in re.split(r"[^a-z0-9]+", (name or "").lower()[-200:]):
         mods.update(_NAME_MODALITIES.get(token, ()))
@@ -72,8 +79,9 @@ def name_modalities(name: str | None) -> tuple[str, ...]:
 
 def openness(root: Evidence) -> tuple[str, list[str]]:
     repo = root.repo_id or ""
-    for entry in _known_releases():
-        if any(fnmatch.fnmatch(repo.lower(), pat.lower()) for pat in entry["match"]):
+    name = repo.lower()
+    for pattern, entry in _release_patterns():
+        if pattern.match(name):
             return entry["openness"], [
                 f"{repo}: training data public ({entry['training_data']})",
                 f"training code public ({entry['training_code']})",

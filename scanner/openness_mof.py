@@ -189,10 +189,10 @@ def _eval_datasets(card: Mapping[str, Any]) -> list[str]:
 
 def _component(spec: Mapping[str, Any], hits: list[tuple[str, str, str | None]], kb: KnowledgeBase) -> MofComponent:
     ctype = spec["type"]
+    if not hits:
+        return _missing(spec["id"], spec["name"], spec["class"], ctype, bool(spec.get("optional")))
     base: dict[str, Any] = {"id": spec["id"], "name": spec["name"], "mof_class": spec["class"], "type": ctype,
                             "optional": bool(spec.get("optional"))}
-    if not hits:
-        return MofComponent(**base, status="missing", reason="not found in the repository or the card")
     verified = [h for h in hits if h[0] == "verified"]
     use = verified or hits
     where = tuple(dict.fromkeys(h[1] for h in use))
@@ -211,6 +211,13 @@ def _component(spec: Mapping[str, Any], hits: list[tuple[str, str, str | None]],
         return MofComponent(**base, status="verified", where=where, license=lic_label, open_license=True)
     return MofComponent(**base, status="claimed", where=where, license=None, open_license=None,
                         reason="claimed by the card only (a link that was not read; license unknown)")
+
+
+@functools.lru_cache(maxsize=256)
+def _missing(cid: str, name: str, mof_class: str, ctype: str, optional: bool) -> MofComponent:
+    """A component not found: the same (frozen) object for every model that lacks it."""
+    return MofComponent(cid, name, mof_class, ctype, optional, status="missing",
+                        reason="not found in the repository or the card")
 
 
 def _names(ids: list[str | None]) -> str:

@@ -173,3 +173,30 @@ def test_policy_openness_end_to_end(tmp_path):
 def test_odd_model_index_is_ignored_not_a_crash(kb, index):
     o = assess(olmo_evidence(), {"model-index": index, "library_name": ["x"]}, "", (APACHE,), (), kb)
     assert by_id(o)["evaluation-data"].status == "missing"
+
+
+def test_known_releases_match_as_fnmatch_matches_them():
+    # scanner.classify joins each known release's globs into one compiled pattern; it must choose
+    # exactly the repos fnmatch chooses, whatever the case.
+    import fnmatch
+
+    from scanner.classify import _known_releases, _release_patterns
+
+    patterns = dict((id(entry), pattern) for pattern, entry in _release_patterns())
+    globs = [str(g) for entry in _known_releases() for g in entry.get("match") or ()]
+    names = globs + [g.replace("*", "x") for g in globs] + [g.replace("*", "") for g in globs] + [
+        g.upper().replace("*", "-7B") for g in globs] + ["allenai/OLMo-2-1124-7B", "mistralai/Mistral-7B-v0.1",
+                                                          "org/name", "", "a/b/c"]
+    for entry in _known_releases():
+        for name in names:
+            want = any(fnmatch.fnmatch(name.lower(), str(p).lower()) for p in entry.get("match") or ())
+            got = id(entry) in patterns and patterns[id(entry)].match(name.lower()) is not None
+            assert got == want, (entry.get("match"), name)
+
+
+def test_a_missing_component_is_one_shared_object():
+    from scanner.openness_mof import _missing
+
+    a = _missing("training-code", "Training code", "II", "code", False)
+    assert a is _missing("training-code", "Training code", "II", "code", False)
+    assert a.status == "missing" and a.reason == "not found in the repository or the card"
