@@ -293,10 +293,11 @@ class _FamilyRule:
     def __init__(self, fam: Mapping[str, Any]):
         self.fam = fam
         self.group: str = fam.get("group") or fam["family"]
-        self.exclude = _AnyOf(fam.get("exclude"))
-        self.name = _AnyOf(fam.get("name"))
+        # None where the rule has no such patterns: most have no exclusions and nothing they yield to
+        self.exclude = _AnyOf(fam.get("exclude")) or None
+        self.name = _AnyOf(fam.get("name")) or None
         self.tags = tuple(str(t) for t in fam.get("tags") or ())
-        self.yields = _AnyOf(fam.get("tag_yields_to"))
+        self.yields = _AnyOf(fam.get("tag_yields_to")) or None
         self.model_types = tuple(fam.get("model_types") or ())
         self.prose = tuple(fam.get("prose") or ())
         self.base_ids_only = bool(fam.get("base_ids_only"))
@@ -318,7 +319,8 @@ class _Rules:
             if len(self._by_tag) > 65536:
                 self._by_tag.clear()
             hit = self._by_tag[tag] = frozenset(i for i, r in enumerate(self.rules)
-                                                if r.name.search(tag) and not r.exclude.search(tag))
+                                                if r.name is not None and r.name.search(tag)
+                                                and not (r.exclude is not None and r.exclude.search(tag)))
         return hit
 
 
@@ -359,15 +361,16 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     tag_hits = [(t, rules.named_by_tag(t)) for t in sorted(tags)]
     for i, rule in enumerate(rules.rules):
         group = rule.group
-        if group in groups or rule.exclude.search(name) or rule.base_ids_only and not name_only:
+        if group in groups or rule.exclude is not None and rule.exclude.search(name) \
+                or rule.base_ids_only and not name_only:
             continue
         evidence = []
-        by_name = rule.name.search(name)
+        by_name = rule.name is not None and rule.name.search(name)
         if by_name:
             evidence.append(f"repository name '{name}'")
         tag = next((t for t in rule.tags if t.lower() in tags), None) or next(
             (t for t, hits in tag_hits if i in hits), None)
-        yields = rule.yields.search(name) or rule.yields.search(model_type)
+        yields = rule.yields is not None and (rule.yields.search(name) or rule.yields.search(model_type))
         if tag and not (yields and not by_name):
             evidence.append(f"tag '{tag}'")
         arch = bool(model_type) and model_type in rule.model_types
