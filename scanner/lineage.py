@@ -304,11 +304,10 @@ class _FamilyRule:
 
 
 class _Rules:
-    """The family rules of one families() tuple, compiled, and which of them each tag seen so far
+    """A knowledge base's family rules (families(kb)), compiled, and which of them each tag seen so far
     names (tags repeat across a fleet: "text-generation", "license:apache-2.0", ...)."""
 
     def __init__(self, fams: tuple[Mapping[str, Any], ...]):
-        self.fams = fams
         self.rules = tuple(_FamilyRule(fam) for fam in fams)
         self._by_tag: dict[str, frozenset[int]] = {}
 
@@ -324,17 +323,10 @@ class _Rules:
         return hit
 
 
-_COMPILED: dict[int, _Rules] = {}
-
-
-def _compiled(fams: tuple[Mapping[str, Any], ...]) -> _Rules:
-    """The rules of `fams` (a tuple families() keeps), compiled once per tuple."""
-    got = _COMPILED.get(id(fams))
-    if got is None or got.fams is not fams:
-        if len(_COMPILED) > 16:
-            _COMPILED.clear()
-        got = _COMPILED[id(fams)] = _Rules(fams)
-    return got
+@functools.lru_cache(maxsize=8)
+def _compiled(kb: KnowledgeBase | None) -> _Rules:
+    """The family rules of `kb` (families(kb)), compiled once per knowledge base."""
+    return _Rules(families(kb))
 
 
 def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: str | None = None,
@@ -357,7 +349,7 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     body = (body or "")[:MAX_BODY]
     found: list[tuple[Mapping[str, Any], list[str]]] = []
     groups: set[str] = set()
-    rules = _compiled(families(kb))
+    rules = _compiled(kb)
     tag_hits = [(t, rules.named_by_tag(t)) for t in sorted(tags)]
     for i, rule in enumerate(rules.rules):
         group = rule.group

@@ -35,22 +35,7 @@ from urllib.parse import urlencode
 
 from scanner.redact import redact
 from scanner.sources import ratelimit
-
-_HF_UTILS: dict[str, Any] = {}
-
-
-def hf_utils(name: str) -> Any:
-    """An attribute of `huggingface_hub.utils`, looked up once. The package resolves its attributes
-    lazily, through an import_module call on every access: a `from huggingface_hub.utils import X`
-    inside a per-request function cost about 0.2 ms a request (benchmarks/cpu_bench.py)."""
-    try:
-        return _HF_UTILS[name]
-    except KeyError:
-        import huggingface_hub.utils
-
-        value = _HF_UTILS[name] = getattr(huggingface_hub.utils, name)
-        return value
-
+from scanner.sources.hfutils import hf_utils
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 ERROR_BODY_BYTES = 64 * 1024          # error answers are read this far, never more

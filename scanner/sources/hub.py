@@ -30,8 +30,8 @@ from urllib.parse import quote
 from scanner.evidence import CARD_FILE, Evidence, FileEvidence, MAX_FILE_BYTES, SourceIssue, freeze, is_license_file
 from scanner.redact import redact, register
 from scanner.sources.files import file_evidence
-from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe, \
-    hf_utils
+from scanner.sources.hfutils import hf_utils
+from scanner.sources.http import RETRY_STATUSES, Body, Deadline, HttpError, Transport, TransportSettings, describe
 from scanner.sources.interface import Source
 from scanner.sources.shapes import hub_info, is_sha, load_json
 from scanner.sources.metacache import MetadataCache

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+from scanner.sources.hfutils import hf_utils
 from scanner.targets import TargetError
 
 DEFAULT_MAX_WAIT = 300.0      # seconds of pause per run: one anonymous 5-minute window
@@ -118,8 +119,6 @@ def _say(message: str) -> None:
 
 
 def _parse(headers: Mapping[str, str]) -> Any:
-    from scanner.sources.http import hf_utils
-
     try:
         return hf_utils("parse_ratelimit_headers")(headers)
     except (ValueError, TypeError):
