@@ -16,7 +16,9 @@ functions with the most own time; and (2) with `python -X importtime`, the slowe
 --instructions (needs valgrind) counts the instructions each run executes (callgrind): steady where
 CPU time is not (a shared or virtual machine), though blind to system calls and cache misses.
 The gate's figure is per model: (I(240 models) - I(40 models)) / 200, start-up cancelled out.
-Compare trees with --tree.
+Compare trees with --tree, or interleave with --compare BEFORE --rounds K: the gate is run K times
+from each tree in turn (before, now, before, ...) and the medians are printed with their ratio, user
+and system CPU apart. On a noisy machine only such interleaved medians compare two trees honestly.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import shutil
 import pstats
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,25 +50,33 @@ LATENCY = 0.02
 TREE = ROOT      # the checkout whose `scanner` the child processes run (--tree: another one, e.g. "before")
 
 
-def env_for(url: str, home: Path) -> dict[str, str]:
+def env_for(url: str, home: Path, tree: Path | None = None) -> dict[str, str]:
     # As an installed package runs: with its compiled bytecode (no PYTHONDONTWRITEBYTECODE).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE_", "MODELSCAN_"))
            and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(HF_ENDPOINT=url, HF_HOME=str(home), MODELSCAN_CACHE=str(home / "cache"), CI="1",
                HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_XET="1", MODELSCAN_NOW=NOW,
-               PYTHONPATH=str(TREE))
+               PYTHONPATH=str(tree or TREE))
     return env
 
 
-def child_cpu() -> float:
+def child_cpu() -> tuple[float, float]:
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+    return ru.ru_utime, ru.ru_stime
+
+
+def run_split(argv: list[str], env: dict[str, str],
+              cwd: Path) -> tuple[subprocess.CompletedProcess, float, float, float]:
+    """(process, wall, user CPU, system CPU) of one child run."""
+    (u0, s0), t0 = child_cpu(), time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    (u1, s1) = child_cpu()
+    return proc, time.perf_counter() - t0, u1 - u0, s1 - s0
 
 
 def run(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.CompletedProcess, float, float]:
-    c0, t0 = child_cpu(), time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-    return proc, time.perf_counter() - t0, child_cpu() - c0
+    proc, wall, user, system = run_split(argv, env, cwd)
+    return proc, wall, user + system
 
 
 BARE = """
@@ -150,6 +161,9 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     ap.add_argument("--tree", type=Path, default=None, help="run another checkout's scanner (a 'before' copy)")
+    ap.add_argument("--compare", type=Path, default=None, metavar="BEFORE",
+                    help="interleave the gate with BEFORE's scanner, --rounds times each; print medians")
+    ap.add_argument("--rounds", type=int, default=1, help="gate runs per tree (medians printed when > 1)")
     args = ap.parse_args()
     global TREE
     TREE = (args.tree or ROOT).resolve()
@@ -190,6 +204,22 @@ def main() -> int:
         ok &= proc.returncode == 0 and cpu / n <= 0.002
         if proc.returncode != 0:
             print("    " + proc.stderr.strip()[-500:])
+        if args.compare or args.rounds > 1:
+            trees = ([("before", args.compare.resolve())] if args.compare else []) + [("now", TREE)]
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in trees}
+            for k in range(args.rounds):
+                for name, tree in trees:
+                    _, w, u, sy = run_split(argv, env_for(hub.url, tmpd / f"home-r{k}-{name}", tree), repo)
+                    runs[name].append((u + sy, u, sy))
+                    print(f"    round {k + 1} {name:6s}: CPU {(u + sy) / n * 1000:.2f} ms per model "
+                          f"(user {u / n * 1000:.2f}, system {sy / n * 1000:.2f}), wall {w:.2f} s")
+            med = {name: [statistics.median(r[i] for r in rs) / n * 1000 for i in range(3)]
+                   for name, rs in runs.items()}
+            for name, (c, u, sy) in med.items():
+                print(f"    median of {args.rounds} {name:6s}: CPU {c:.2f} ms per model "
+                      f"(user {u:.2f}, system {sy:.2f})")
+            if args.compare:
+                print(f"    now / before: {med['now'][0] / med['before'][0]:.2f}")
         if args.instructions and shutil.which("valgrind") and n >= 240:
             per = gate_instructions(hub.url, ids, tmpd, args.jobs)
             print(f"    instructions per model (callgrind): {per / 1e6:.2f} M" if per else "    valgrind failed")

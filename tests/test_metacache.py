@@ -1,9 +1,14 @@
-"""The metadata cache file (scanner/sources/metacache.py): one record per repository, read back
-as the Evidence the Hub source saw; a damaged record is a miss, never a verdict from half a file."""
+"""The metadata cache (scanner/sources/metacache.py): one record per repository in one SQLite
+database, read back as the Evidence the Hub source saw; a damaged record or database is a miss,
+never a verdict from half a file, and two writers never lose each other's commits."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+import threading
 
 from scanner.evidence import FileEvidence
 from scanner.sources.files import file_evidence
@@ -20,15 +25,29 @@ def files(license_bytes: bytes = b"MIT License\n") -> list[FileEvidence]:
             FileEvidence("NOTICE", "gated", error="gated")]
 
 
+def rows(cache: MetadataCache) -> dict[tuple[str, str], bytes]:
+    """What the database holds, read with sqlite3 itself (not through the cache)."""
+    with sqlite3.connect(cache.database) as db:
+        return {(k, r): bytes(b) for k, r, b in db.execute("SELECT kind, repo, record FROM records")}
+
+
 def record(cache: MetadataCache, repo: str = "org/m") -> dict:
-    return json.loads((cache.root / "models" / f"{repo}.json").read_text())
+    return json.loads(rows(cache)[("model", repo)])
 
 
-def test_a_commit_round_trips_as_one_file_per_repository(tmp_path):
+def damage(cache: MetadataCache, blob: bytes, repo: str = "org/m") -> None:
+    with sqlite3.connect(cache.database) as db:
+        db.execute("UPDATE records SET record = ? WHERE kind = 'model' AND repo = ?", (blob, repo))
+
+
+def test_a_commit_round_trips_as_one_record_per_repository(tmp_path):
     cache = MetadataCache(tmp_path / "c")
     cache.save("org/m", None, INFO, files())
-    assert sorted(p.name for p in (tmp_path / "c" / "models" / "org").iterdir()) == ["m.json"]
-    assert record(cache)["refs"] == {"main": SHA}
+    cache.save("org/m", "v1", INFO, files())
+    assert list(rows(cache)) == [("model", "org/m")]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir() if not p.name.startswith("metadata.sqlite3-")) \
+        == ["metadata-cache.json", "metadata.sqlite3"]
+    assert record(cache)["refs"] == {"main": SHA, "v1": SHA}
     assert cache.has("org/m", SHA) and not cache.has("org/m", "b" * 40)
     ev = cache.load("org/m", "org/m", None)
     assert ev is not None and ev.sha == SHA and dict(ev.card_data)["license"] == "mit"
@@ -50,8 +69,8 @@ def test_bytes_that_are_not_the_text_keep_their_hash(tmp_path):
 def test_withheld_fields_and_files_keep_only_their_hashes(tmp_path):
     cache = MetadataCache(tmp_path / "c")
     cache.save("org/m", None, INFO, files(), withhold=frozenset({"LICENSE", "extra_gated_prompt"}))
-    text = (tmp_path / "c" / "models" / "org" / "m.json").read_text()
-    assert "MIT License" not in text and "secret terms" not in text
+    text = b"".join(p.read_bytes() for p in (tmp_path / "c").iterdir())      # the database and its log
+    assert b"MIT License" not in text and b"secret terms" not in text
     ev = cache.load("org/m", "org/m", None)
     assert ev.file("LICENSE").status == "omitted" and ev.file("LICENSE").sha256
     assert "extra_gated_prompt" in dict(ev.withheld_fields)
@@ -60,9 +79,9 @@ def test_withheld_fields_and_files_keep_only_their_hashes(tmp_path):
 def test_a_damaged_record_is_a_miss_and_is_rewritten(tmp_path):
     cache = MetadataCache(tmp_path / "c")
     cache.save("org/m", None, INFO, files())
-    path = tmp_path / "c" / "models" / "org" / "m.json"
-    for damage in ("{not json", "[1, 2]", json.dumps({"refs": {"main": SHA}, "commits": {SHA: 5}})):
-        path.write_text(damage)
+    for bad in (b"{not json", b"[1, 2]", json.dumps({"refs": {"main": SHA}, "commits": {SHA: 5}}).encode(),
+                b"\xff\xfe\x00", b""):
+        damage(cache, bad)
         assert cache.load("org/m", "org/m", None) is None and not cache.has("org/m", SHA)
     cache.save("org/m", None, INFO, files())
     assert cache.load("org/m", "org/m", None).sha == SHA
@@ -95,7 +114,102 @@ def test_a_nan_or_infinity_from_the_hub_is_cached_as_null(tmp_path):
     cache = MetadataCache(tmp_path / "c")
     info = {**INFO, "cardData": {**INFO["cardData"], "score": float("nan"), "eval": [1.5, float("inf")]}}
     cache.save("org/m", None, info, files())
-    text = (tmp_path / "c" / "models" / "org" / "m.json").read_text()
-    assert "NaN" not in text and "Infinity" not in text
+    text = rows(cache)[("model", "org/m")].decode()
+    assert "NaN" not in text and "Infinity" not in text and json.loads(text)
     card = dict(cache.load("org/m", "org/m", None).card_data)
     assert card["score"] is None and list(card["eval"]) == [1.5, None] and card["license"] == "mit"
+
+
+def test_a_file_that_is_not_a_database_is_moved_aside_and_the_cache_starts_anew(tmp_path):
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/m", None, INFO, files())
+    del cache
+    (tmp_path / "c" / "metadata.sqlite3").write_bytes(b"this is not a database" * 200)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / "c" / f"metadata.sqlite3{suffix}").unlink(missing_ok=True)
+    cache = MetadataCache(tmp_path / "c")
+    assert cache.load("org/m", "org/m", None) is None                  # a miss, not a crash
+    assert (tmp_path / "c" / "metadata.sqlite3.damaged").read_bytes().startswith(b"this is not")
+    cache.save("org/m", None, INFO, files())
+    assert cache.load("org/m", "org/m", None).sha == SHA
+
+
+def test_a_version_2_folder_is_taken_over_and_its_files_are_not_read(tmp_path):
+    old = tmp_path / "c" / "models" / "org"
+    old.mkdir(parents=True)
+    (old / "m.json").write_text(json.dumps({"refs": {"main": SHA}, "commits": {SHA: {"info": INFO}}}))
+    (tmp_path / "c" / "metadata-cache.json").write_text('{"format": "modelscan-metadata-cache", "version": 2}')
+    cache = MetadataCache(tmp_path / "c")
+    assert cache.load("org/m", "org/m", None) is None
+    assert json.loads((tmp_path / "c" / "metadata-cache.json").read_text())["version"] == 3
+
+
+def test_a_models_and_a_datasets_record_of_the_same_name_are_apart(tmp_path):
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/m", None, INFO, files())
+    assert cache.load("org/m", "org/m", None, kind="dataset") is None
+    cache.save("org/m", None, {**INFO, "sha": "b" * 40}, files(), kind="dataset")
+    assert cache.load("org/m", "org/m", None).sha == SHA
+    assert cache.load("org/m", "org/m", None, kind="dataset").sha == "b" * 40
+
+
+def test_threads_sharing_one_cache_keep_every_commit(tmp_path):
+    cache = MetadataCache(tmp_path / "c")
+    shas = [f"{i:040x}" for i in range(MAX_COMMITS)]
+
+    def save(i: int) -> None:
+        cache.save("org/m", f"r{i}", {**INFO, "sha": shas[i]}, files())
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(len(shas))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(record(cache)["commits"]) == set(shas)
+    assert all(cache.load("org/m", "org/m", f"r{i}").sha == shas[i] for i in range(len(shas)))
+
+
+WRITER = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from test_metacache import INFO, files
+from scanner.sources.metacache import MetadataCache
+cache = MetadataCache(sys.argv[1])
+for i in range(8):
+    cache.save("org/m", f"{sys.argv[2]}{i}", {**INFO, "sha": f"{sys.argv[2]}{i:039x}"}, files())
+"""
+
+
+def test_two_processes_writing_one_repository_lose_no_commit(tmp_path):
+    # Each save is one transaction holding the write lock from its read to its write.
+    root = tmp_path / "c"
+    MetadataCache(root)
+    here = str(__import__("pathlib").Path(__file__).parent)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), tag, here]) for tag in ("a", "b")]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    commits = record(MetadataCache(root))["commits"]
+    assert len(commits) == 16 and {s[0] for s in commits} == {"a", "b"}
+
+
+def test_a_database_another_process_holds_locked_is_a_miss_to_read_and_an_oserror_to_write(tmp_path, monkeypatch):
+    import scanner.sources.metacache as mc
+
+    monkeypatch.setattr(mc, "BUSY_TIMEOUT_MS", 50)
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/m", None, INFO, files())
+    blocker = sqlite3.connect(cache.database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("DELETE FROM records")                 # not committed: readers still see the record
+    try:
+        assert cache.load("org/m", "org/m", None).sha == SHA
+        try:
+            cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
+        except OSError as exc:
+            assert "locked" in str(exc)
+        else:
+            raise AssertionError("a write through a held lock was reported as done")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
+    assert cache.load("org/m", "org/m", "v2").sha == "c" * 40
