@@ -213,3 +213,16 @@ def test_a_database_another_process_holds_locked_is_a_miss_to_read_and_an_oserro
         blocker.close()
     cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
     assert cache.load("org/m", "org/m", "v2").sha == "c" * 40
+
+
+def test_a_link_in_place_of_the_database_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere.sqlite3"
+    MetadataCache(tmp_path / "other").save("org/m", None, INFO, files())
+    (tmp_path / "other" / "metadata.sqlite3").rename(elsewhere)
+    before = elsewhere.read_bytes()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "metadata.sqlite3").symlink_to(elsewhere)
+    cache = MetadataCache(tmp_path / "c")
+    assert cache.load("org/m", "org/m", None) is None            # the linked database is not read
+    cache.save("org/x", None, INFO, files())
+    assert elsewhere.read_bytes() == before and not (tmp_path / "c" / "metadata.sqlite3").is_symlink()

@@ -29,6 +29,7 @@ import base64
 import binascii
 import json
 import os
+import stat
 import threading
 import weakref
 from pathlib import Path
@@ -99,12 +100,17 @@ class MetadataCache:
             return db
 
         try:
+            if os.path.lexists(self.database) and not stat.S_ISREG(os.lstat(self.database).st_mode):
+                # a link or a folder in its place is not followed: the cache is not written through it
+                raise sqlite3.DatabaseError("not a regular file")
             return open_db()
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                 raise OSError(f"{self.database}: {exc}") from None
             damaged = self.database.with_name(DATABASE + ".damaged")
             try:                               # not a database (or a damaged one): start a new one
+                if os.path.isdir(damaged) and not os.path.islink(damaged):
+                    raise OSError(f"{damaged} is a folder")
                 os.replace(self.database, damaged)
                 for suffix in ("-wal", "-shm"):
                     Path(f"{self.database}{suffix}").unlink(missing_ok=True)
