@@ -4,6 +4,7 @@ never a verdict from half a file, and two writers never lose each other's commit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -26,7 +27,8 @@ def files(license_bytes: bytes = b"MIT License\n") -> list[FileEvidence]:
 
 
 def rows(cache: MetadataCache) -> dict[tuple[str, str], bytes]:
-    """What the database holds, read with sqlite3 itself (not through the cache)."""
+    """What the database holds once the cache has flushed, read with sqlite3 itself."""
+    cache.flush()
     with sqlite3.connect(cache.database) as db:
         return {(k, r): bytes(b) for k, r, b in db.execute("SELECT kind, repo, record FROM records")}
 
@@ -79,6 +81,7 @@ def test_withheld_fields_and_files_keep_only_their_hashes(tmp_path):
 def test_a_damaged_record_is_a_miss_and_is_rewritten(tmp_path):
     cache = MetadataCache(tmp_path / "c")
     cache.save("org/m", None, INFO, files())
+    cache.flush()
     for bad in (b"{not json", b"[1, 2]", json.dumps({"refs": {"main": SHA}, "commits": {SHA: 5}}).encode(),
                 b"\xff\xfe\x00", b""):
         damage(cache, bad)
@@ -191,28 +194,28 @@ def test_two_processes_writing_one_repository_lose_no_commit(tmp_path):
     assert len(commits) == 16 and {s[0] for s in commits} == {"a", "b"}
 
 
-def test_a_database_another_process_holds_locked_is_a_miss_to_read_and_an_oserror_to_write(tmp_path, monkeypatch):
+def test_a_database_another_process_holds_locked_is_read_and_its_write_is_reported(tmp_path, monkeypatch, capsys):
     import scanner.sources.metacache as mc
 
     monkeypatch.setattr(mc, "BUSY_TIMEOUT_MS", 50)
     cache = MetadataCache(tmp_path / "c")
     cache.save("org/m", None, INFO, files())
+    cache.flush()
     blocker = sqlite3.connect(cache.database, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     blocker.execute("DELETE FROM records")                 # not committed: readers still see the record
     try:
         assert cache.load("org/m", "org/m", None).sha == SHA
-        try:
-            cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
-        except OSError as exc:
-            assert "locked" in str(exc)
-        else:
-            raise AssertionError("a write through a held lock was reported as done")
+        cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
+        assert cache.load("org/m", "org/m", "v2").sha == "c" * 40     # pending: seen at once
+        cache.flush()
+        err = capsys.readouterr().err
+        assert "1 entries not written" in err and "locked" in err
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    cache.save("org/m", "v2", {**INFO, "sha": "c" * 40}, files())
-    assert cache.load("org/m", "org/m", "v2").sha == "c" * 40
+    assert cache.load("org/m", "org/m", "v2") is None                  # dropped, not half-written
+    assert cache.load("org/m", "org/m", None).sha == SHA
 
 
 def test_a_link_in_place_of_the_database_is_not_followed(tmp_path):
@@ -226,3 +229,55 @@ def test_a_link_in_place_of_the_database_is_not_followed(tmp_path):
     assert cache.load("org/m", "org/m", None) is None            # the linked database is not read
     cache.save("org/x", None, INFO, files())
     assert elsewhere.read_bytes() == before and not (tmp_path / "c" / "metadata.sqlite3").is_symlink()
+
+
+def test_writes_are_behind_seen_at_once_in_the_process_and_written_at_exit(tmp_path):
+    # Written in one transaction at exit (or at FLUSH_AT, or on flush()), never one call a model.
+    root = tmp_path / "c"
+    script = f"""
+import sys
+sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+from test_metacache import INFO, files
+from scanner.sources.metacache import MetadataCache
+a = MetadataCache({str(root)!r})
+a.save("org/m", None, INFO, files())
+b = MetadataCache({str(root)!r})                # another reader of the folder in the process
+assert b.load("org/m", "org/m", None).sha == INFO["sha"]
+import sqlite3
+with sqlite3.connect(a.database) as db:
+    assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 0   # not yet written
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(root / "metadata.sqlite3") as db:
+        assert [r for (r,) in db.execute("SELECT repo FROM records")] == ["org/m"]
+
+
+def test_a_pending_write_reads_back_as_a_later_process_would_read_it(tmp_path):
+    cache = MetadataCache(tmp_path / "c")
+    info = {**INFO, "cardData": {**INFO["cardData"], "score": float("nan")}, "tags": ("license:mit",)}
+    cache.save("org/m", None, info, files())
+    pending = cache.load("org/m", "org/m", None)
+    cache.flush()
+    del cache
+    import gc
+    gc.collect()
+    written = MetadataCache(tmp_path / "c").load("org/m", "org/m", None)
+    def fields(ev):                                   # Evidence compares by identity
+        return [getattr(ev, f.name) for f in dataclasses.fields(ev)]
+
+    assert fields(pending) == fields(written) and dict(written.card_data)["score"] is None
+
+
+def test_many_repositories_are_written_once_flush_at_are_pending(tmp_path, monkeypatch):
+    import scanner.sources.metacache as mc
+
+    monkeypatch.setattr(mc, "FLUSH_AT", 5)
+    cache = MetadataCache(tmp_path / "c")
+    for i in range(4):
+        cache.save(f"org/m{i}", None, INFO, files())
+    with sqlite3.connect(cache.database) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+    cache.save("org/m4", None, INFO, files())
+    with sqlite3.connect(cache.database) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 5

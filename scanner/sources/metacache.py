@@ -16,10 +16,13 @@ Why a database and not a file per repository: on the machines measured, creating
 read-change-write one transaction, so two processes sharing the cache never lose each other's
 commits, and readers never see half a record.
 
+Writes are behind (MetadataCache): what a scan saves is seen at once by this process and written
+in one transaction when many repositories are pending and at exit.
+
 Every record is redacted before it is written (scanner.redact). A damaged record is a miss; a
 damaged database file is moved aside (`metadata.sqlite3.damaged`) and a new one started; a locked or
-unwritable one costs requests, never the scan (reads miss, writes raise OSError for the caller to
-report). A repository keeps at most MAX_COMMITS commits: every commit a ref points at, then the
+unwritable one costs requests, never the scan (reads miss; writes that fail are dropped, with one
+line on stderr). A repository keeps at most MAX_COMMITS commits: every commit a ref points at, then the
 newest.
 """
 
@@ -30,6 +33,7 @@ import binascii
 import json
 import os
 import stat
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -37,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from scanner.atomic import write_atomic
 from scanner.evidence import MAX_FILE_BYTES, Evidence, FileEvidence
-from scanner.redact import redact_bytes
+from scanner.redact import redact, redact_bytes
 from scanner.sources.files import ReadRefused, file_evidence, read_regular
 from scanner.sources.shapes import finite, is_sha, load_json
 from scanner.sources.snapshot import CorruptRecord, evidence_from_record, record_parts
@@ -52,6 +56,7 @@ DATABASE = "metadata.sqlite3"
 MAX_COMMITS = 16
 MAX_RECORD_BYTES = 64_000_000        # one repository's record (model_info lists every file)
 BUSY_TIMEOUT_MS = 5000               # another process's write transaction is waited for this long
+FLUSH_AT = 1000                      # repositories with pending changes that make a write
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, repo TEXT NOT NULL, "
            "record BLOB NOT NULL, PRIMARY KEY (kind, repo))")
@@ -61,13 +66,159 @@ def _empty() -> dict[str, Any]:
     return {"refs": {}, "commits": {}}
 
 
+class _Store:
+    """One cache folder's database as this process uses it, shared by every MetadataCache of the
+    folder in the process: the connection, the keys the database held when it was opened, and the
+    changes not yet written (write-behind, see MetadataCache)."""
+
+    def __init__(self, database: Path):
+        import sqlite3                         # imported by the scans that use the cache, only
+
+        self.database = database
+        self.lock = threading.Lock()
+        self.db = _connect(database)
+        try:
+            self.known: set[tuple[str, str]] = set(self.db.execute("SELECT kind, repo FROM records"))
+        except sqlite3.Error:
+            self.known = set()
+        self.pending: dict[tuple[str, str], list[Change]] = {}
+        # At exit (or when the last MetadataCache of the folder is gone): write what is pending.
+        weakref.finalize(self, _close, self.db, self.lock, self.pending, self.known, database)
+
+
+Change = Callable[[dict[str, Any]], "bool | None"]
+_STORES: weakref.WeakValueDictionary[str, _Store] = weakref.WeakValueDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def _store(database: Path) -> _Store:
+    key = os.path.realpath(database)
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = _Store(database)
+        return store
+
+
+def _connect(database: Path) -> sqlite3.Connection:
+    import sqlite3
+
+    def open_db() -> sqlite3.Connection:
+        db = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")       # readers do not wait for a writer
+            db.execute("PRAGMA synchronous=NORMAL")     # a cache: no sync per transaction
+            db.execute(_SCHEMA)
+            db.execute("SELECT count(*) FROM records WHERE 0").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    try:
+        if os.path.lexists(database) and not stat.S_ISREG(os.lstat(database).st_mode):
+            # a link or a folder in its place is not followed: the cache is not written through it
+            raise sqlite3.DatabaseError("not a regular file")
+        return open_db()
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise OSError(f"{database}: {exc}") from None
+        damaged = database.with_name(DATABASE + ".damaged")
+        try:                               # not a database (or a damaged one): start a new one
+            if os.path.isdir(damaged) and not os.path.islink(damaged):
+                raise OSError(f"{damaged} is a folder")
+            os.replace(database, damaged)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            return open_db()
+        except (OSError, sqlite3.Error) as again:
+            raise OSError(f"{database}: {again}") from None
+
+
+def _flush(db: sqlite3.Connection, pending: dict[tuple[str, str], list[Change]],
+           known: set[tuple[str, str]]) -> None:
+    """Write the pending changes in one transaction, each applied to the record as the database
+    holds it now (another process may have written it since): no commit of theirs is lost.
+    sqlite3.Error when the database cannot be written; nothing is written then."""
+    if not pending:
+        return
+    keys = list(pending)
+    db.execute("BEGIN IMMEDIATE")          # the write lock first: no lost update between processes
+    try:
+        stored: dict[tuple[str, str], bytes] = {}
+        for kind in {k for k, _ in keys}:
+            names = [r for k, r in keys if k == kind]
+            for i in range(0, len(names), 500):
+                chunk = names[i:i + 500]
+                stored.update(((kind, r), b) for r, b in db.execute(
+                    f"SELECT repo, record FROM records WHERE kind = ? AND repo IN ({','.join('?' * len(chunk))})",
+                    (kind, *chunk)))
+        rows = []
+        for key in keys:
+            data = _parse(stored.get(key))
+            if _apply(data, pending[key]) or key not in stored:
+                rows.append((*key, redact_bytes(_dump(data))))
+        db.executemany("INSERT OR REPLACE INTO records (kind, repo, record) VALUES (?, ?, ?)", rows)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    known.update(keys)
+    pending.clear()
+
+
+def _close(db: sqlite3.Connection, lock: threading.Lock, pending: dict[tuple[str, str], list[Change]],
+           known: set[tuple[str, str]], database: Path) -> None:
+    import sqlite3
+
+    with lock:
+        try:
+            _flush(db, pending, known)
+        except sqlite3.Error as exc:
+            _say(f"metadata cache {database}: {len(pending)} entries not written ({exc})")
+            pending.clear()
+        finally:
+            db.close()
+
+
+def _apply(data: dict[str, Any], changes: list[Change]) -> bool:
+    """Apply `changes` to a record in order, then keep at most MAX_COMMITS commits; whether any
+    change changed it."""
+    changed = False
+    for change in changes:
+        changed |= change(data) is not False
+    keep = set(data["refs"].values())
+    commits = data["commits"]
+    for sha in [s for s in commits if s not in keep][: max(0, len(commits) - MAX_COMMITS)]:
+        del commits[sha]
+    return changed
+
+
+def _say(message: str) -> None:
+    try:
+        sys.stderr.write(redact(message) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 class MetadataCache:
-    """Read and write the metadata cache folder `root` (created when missing)."""
+    """Read and write the metadata cache folder `root` (created when missing).
+
+    Writes are behind: `save` and `set_ref` record a change that reads in this process see at once
+    (every MetadataCache of the folder shares them), and the changes are written in one transaction
+    when FLUSH_AT repositories are pending, on `flush()`, and at exit (or when the last
+    MetadataCache of the folder is gone). Each database call releases Python's GIL, and in a gate
+    of many worker threads each release cost two or three thread switches: five calls a model were
+    a fifth of a cold gate's CPU (benchmarks/cpu_bench.py). A process killed before it flushes
+    loses its pending entries, which costs requests next time, never a wrong answer. Where the
+    database cannot be written, one line on stderr says so; a cache never changes a verdict."""
 
     def __init__(self, root: Path, create: bool = True):
         self.root = Path(root)
         self.database = self.root / DATABASE
-        self._lock = threading.Lock()          # one connection, shared by a scan's workers
         marker = self.root / "metadata-cache.json"
         if create and not marker.is_file():
             write_atomic(marker, _dump({"format": FORMAT, "version": VERSION}))
@@ -77,46 +228,10 @@ class MetadataCache:
             raise OSError(f"{marker}: not a metadata cache ({exc})") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") not in (2, VERSION):
             raise OSError(f"{marker}: unsupported metadata cache format")
-        self._db = self._connect()
+        self._store = _store(self.database)
         if info.get("version") != VERSION:
             # The files of version 2 are left where they are, unread: each is one request again.
             write_atomic(marker, _dump({"format": FORMAT, "version": VERSION}))
-        weakref.finalize(self, self._db.close)   # also at exit: the write-ahead log is folded in
-
-    def _connect(self) -> sqlite3.Connection:
-        import sqlite3                         # imported by the scans that use the cache, only
-
-        def open_db() -> sqlite3.Connection:
-            db = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                 check_same_thread=False)
-            try:
-                db.execute("PRAGMA journal_mode=WAL")       # readers do not wait for a writer
-                db.execute("PRAGMA synchronous=NORMAL")     # a cache: no sync per transaction
-                db.execute(_SCHEMA)
-                db.execute("SELECT count(*) FROM records WHERE 0").fetchall()
-            except BaseException:
-                db.close()
-                raise
-            return db
-
-        try:
-            if os.path.lexists(self.database) and not stat.S_ISREG(os.lstat(self.database).st_mode):
-                # a link or a folder in its place is not followed: the cache is not written through it
-                raise sqlite3.DatabaseError("not a regular file")
-            return open_db()
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise OSError(f"{self.database}: {exc}") from None
-            damaged = self.database.with_name(DATABASE + ".damaged")
-            try:                               # not a database (or a damaged one): start a new one
-                if os.path.isdir(damaged) and not os.path.islink(damaged):
-                    raise OSError(f"{damaged} is a folder")
-                os.replace(self.database, damaged)
-                for suffix in ("-wal", "-shm"):
-                    Path(f"{self.database}{suffix}").unlink(missing_ok=True)
-                return open_db()
-            except (OSError, sqlite3.Error) as again:
-                raise OSError(f"{self.database}: {again}") from None
 
     # -- one repository's record -------------------------------------------------------------
     @staticmethod
@@ -125,44 +240,47 @@ class MetadataCache:
         return ("model" if kind == "model" else "dataset", repo_id)
 
     def _read(self, key: tuple[str, str]) -> dict[str, Any]:
-        """The record, or an empty one when it is missing, unreadable or not of the documented shape."""
+        """The record with this process's pending changes applied, or an empty one when it is
+        missing, unreadable or not of the documented shape."""
         import sqlite3
 
-        try:
-            with self._lock:
-                row = self._db.execute("SELECT record FROM records WHERE kind = ? AND repo = ?", key).fetchone()
-        except sqlite3.Error:
-            return _empty()
-        return _parse(row[0] if row else None)
-
-    def _update(self, key: tuple[str, str], change: Callable[[dict[str, Any]], bool | None]) -> None:
-        """Read, change and write one repository's record in one transaction (OSError when the
-        database cannot be written)."""
-        import sqlite3
-
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")          # the write lock first: no lost update between processes
+        store = self._store
+        blob = None
+        with store.lock:
+            changes = list(store.pending.get(key, ()))
+            if key in store.known:              # no database call for a repository it did not hold
                 try:
-                    row = db.execute("SELECT record FROM records WHERE kind = ? AND repo = ?", key).fetchone()
-                    data = _parse(row[0] if row else None)
-                    if change(data) is False:
-                        db.execute("ROLLBACK")
-                        return
-                    keep = set(data["refs"].values())
-                    commits = data["commits"]
-                    for sha in [s for s in commits if s not in keep][: max(0, len(commits) - MAX_COMMITS)]:
-                        del commits[sha]
-                    db.execute("INSERT OR REPLACE INTO records (kind, repo, record) VALUES (?, ?, ?)",
-                               (*key, redact_bytes(_dump(data))))
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
+                    row = store.db.execute("SELECT record FROM records WHERE kind = ? AND repo = ?",
+                                           key).fetchone()
+                    blob = row[0] if row else None
+                except sqlite3.Error:
+                    pass
+        data = _parse(blob)
+        if changes:
+            # As a later process would read it: through the bytes the flush will write.
+            _apply(data, changes)
+            data = _parse(redact_bytes(_dump(data)))
+        return data
+
+    def _update(self, key: tuple[str, str], change: Change) -> None:
+        store = self._store
+        with store.lock:
+            store.pending.setdefault(key, []).append(change)
+            if len(store.pending) < FLUSH_AT:
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the pending changes now (a line on stderr when they cannot be written)."""
+        import sqlite3
+
+        store = self._store
+        with store.lock:
+            try:
+                _flush(store.db, store.pending, store.known)
             except sqlite3.Error as exc:
-                raise OSError(f"metadata cache {self.database}: {exc}") from None
+                _say(f"metadata cache {self.database}: {len(store.pending)} entries not written ({exc})")
+                store.pending.clear()
 
     # -- the interface the Hub source uses ---------------------------------------------------
     def resolve(self, repo_id: str, revision: str | None, kind: str = "model") -> str | None:
