@@ -16,9 +16,10 @@ read for one target. Every cap or deadline reached is a `budget-exceeded` findin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
@@ -186,7 +187,13 @@ class Scanner:
     # -- the pool ------------------------------------------------------------------------------------
     def map(self, fn: Callable[[T], R], items: Sequence[T], on_done: Callable[[R], None] | None = None) -> list[R]:
         """fn over items on at most `jobs` threads; results in input order. on_done(result) is called
-        (in this thread) as each finishes, for progress."""
+        as each finishes, for progress: in this thread with one job, else in the worker that made it,
+        never two at once. An exception from fn or on_done stops the workers taking new items and is
+        raised here once the running ones are done.
+
+        The workers take the next item themselves and this thread waits for them once: with an
+        executor, this thread woke for every result and took the GIL from the workers each time
+        (benchmarks/cpu_bench.py)."""
         items = list(items)
         if self.jobs <= 1 or len(items) <= 1:
             out = []
@@ -196,18 +203,40 @@ class Scanner:
                 if on_done:
                     on_done(r)
             return out
-        results: list = [None] * len(items)
-        with ThreadPoolExecutor(max_workers=min(self.jobs, len(items)), thread_name_prefix="modelscan") as pool:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            try:
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
+        results: list[Any] = [None] * len(items)
+        lock, done_lock = threading.Lock(), threading.Lock()
+        indices = iter(range(len(items)))
+        failed: list[BaseException] = []
+
+        def work() -> None:
+            while True:
+                with lock:
+                    i = None if failed else next(indices, None)
+                if i is None:
+                    return
+                try:
+                    r = results[i] = fn(items[i])
                     if on_done:
-                        on_done(results[futures[fut]])
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+                        with done_lock:
+                            on_done(r)
+                except BaseException as exc:  # noqa: BLE001 - raised in the calling thread below
+                    with lock:
+                        failed.append(exc)
+                    return
+
+        workers = [threading.Thread(target=work, name=f"modelscan-{k}", daemon=True)
+                   for k in range(min(self.jobs, len(items)))]
+        for t in workers:
+            t.start()
+        try:
+            for t in workers:
+                t.join()
+        except BaseException as exc:     # an interrupt: no new item is started; the process is leaving
+            with lock:
+                failed.append(exc)
+            raise
+        if failed:
+            raise failed[0]
         return results
 
     def scan(self, targets: Iterable[Target | str], on_result: Callable[[Result], None] | None = None) -> Report:
@@ -298,6 +327,7 @@ def collect_parents(source: Source, ev: Evidence, kb: KnowledgeBase, graph: dict
                  source.fetch_dataset if datasets else None, max_depth)
 
 
+@functools.lru_cache(maxsize=16)        # a scan stamps every result with the same `now`
 def utc_stamp(when: dt.datetime) -> str:
     """2026-11-28T00:00:00Z (four-digit year whatever the platform's strftime does)."""
     when = when.astimezone(dt.timezone.utc) if when.tzinfo else when

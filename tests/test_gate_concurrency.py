@@ -72,6 +72,58 @@ def test_scanner_map_keeps_input_order(kb, default_policy):
     assert sorted(done) == [n * n for n in range(20)] and done != [n * n for n in range(20)]
 
 
+def test_scanner_map_runs_jobs_at_once_and_on_done_one_at_a_time(kb, default_policy):
+    sc = Scanner(None, kb, default_policy, NOW, jobs=4)
+    running, peak, in_done, overlap = [0], [0], [0], [False]
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return n
+
+    def on_done(_: int) -> None:
+        in_done[0] += 1
+        overlap[0] |= in_done[0] > 1
+        time.sleep(0.001)
+        in_done[0] -= 1
+
+    assert sc.map(work, list(range(24)), on_done) == list(range(24))
+    assert peak[0] == 4 and not overlap[0]
+
+
+def test_scanner_map_stops_taking_items_after_a_failure_and_raises_it(kb, default_policy):
+    sc = Scanner(None, kb, default_policy, NOW, jobs=3)
+    started: list[int] = []
+
+    def work(n: int) -> int:
+        started.append(n)
+        if n == 2:
+            raise ValueError("item 2")
+        time.sleep(0.01)
+        return n
+
+    with pytest.raises(ValueError, match="item 2"):
+        sc.map(work, list(range(50)))
+    assert 2 in started and len(started) < 10
+    assert not [t for t in threading.enumerate() if t.name.startswith("modelscan-")]   # all joined
+
+
+def test_scanner_map_raises_what_on_done_raises(kb, default_policy):
+    sc = Scanner(None, kb, default_policy, NOW, jobs=2)
+
+    def on_done(n: int) -> None:
+        if n == 3:
+            raise RuntimeError("progress broke")
+
+    with pytest.raises(RuntimeError, match="progress broke"):
+        sc.map(lambda n: n, list(range(10)), on_done)
+
+
 @needs_corpus
 def test_fifty_fine_tunes_fetch_their_base_once(tmp_path, kb, default_policy):
     from scanner.sources.hub import HubSource

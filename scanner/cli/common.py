@@ -129,13 +129,13 @@ def write_output(text: str, output: Path | None) -> None:
     from scanner.redact import redact
     from scanner.textsafe import encodable
 
-    text = encodable(redact(text))
     if output is None:
+        text = encodable(redact(text))
         sys.stdout.buffer.write(text.encode("utf-8")) if hasattr(sys.stdout, "buffer") else sys.stdout.write(text)
         sys.stdout.flush()
         return
     try:
-        write_atomic(output, text.encode("utf-8"))
+        write_atomic(output, encodable(text).encode("utf-8"))      # write_atomic redacts what it writes
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
 

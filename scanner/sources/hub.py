@@ -20,6 +20,7 @@ appears in messages, reports or cache files (scanner/redact.py).
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, replace
@@ -106,6 +107,7 @@ class HubSource(Source):
         # Set when the Hub answers 401 "invalid credentials": the token is then sent no more (public
         # repos and their files are read anonymously) but still redacted from every message.
         self._token_rejected = False
+        self._built_headers: dict[str | bool, Mapping[str, str]] = {}
         self.needs_card = needs_card
         self.transport = transport or Transport(self.settings.transport(), secrets=lambda: (self._token or "",))
         self.cache: MetadataCache | SnapshotStore | None = store
@@ -137,7 +139,14 @@ class HubSource(Source):
 
     def _headers(self, anonymous: bool = False) -> Callable[[], Mapping[str, str]]:
         def build() -> Mapping[str, str]:
-            return hf_utils("build_hf_headers")(token=False if anonymous else self._auth())
+            token = False if anonymous else self._auth()
+            try:
+                return self._built_headers[token]
+            except KeyError:
+                # the client's headers (user agent, token) for this token, built once: its builder
+                # validates its arguments by signature on every call
+                headers = self._built_headers[token] = hf_utils("build_hf_headers")(token=token)
+                return headers
         return build
 
     # -- model_info ----------------------------------------------------------------------------------
@@ -380,6 +389,7 @@ def _transient(ev: Evidence) -> bool:
     return any(f.status in ("gated", "error") for f in ev.files)
 
 
+@functools.lru_cache(maxsize=16)        # one endpoint, asked for every model's provenance
 def without_credentials(url: str) -> str:
     """An endpoint as reports may show it: no user:password@ part."""
     from urllib.parse import urlsplit, urlunsplit
