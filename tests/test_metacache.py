@@ -281,3 +281,16 @@ def test_many_repositories_are_written_once_flush_at_are_pending(tmp_path, monke
     cache.save("org/m4", None, INFO, files())
     with sqlite3.connect(cache.database) as db:
         assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 5
+
+
+def test_pending_texts_past_flush_bytes_are_written(tmp_path, monkeypatch):
+    import scanner.sources.metacache as mc
+
+    monkeypatch.setattr(mc, "FLUSH_BYTES", 50_000)
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/small", None, INFO, files())
+    with sqlite3.connect(cache.database) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+    cache.save("org/big", None, INFO, files(b"MIT License\n" + b"x" * 60_000))
+    with sqlite3.connect(cache.database) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 2

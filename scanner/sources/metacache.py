@@ -57,6 +57,7 @@ MAX_COMMITS = 16
 MAX_RECORD_BYTES = 64_000_000        # one repository's record (model_info lists every file)
 BUSY_TIMEOUT_MS = 5000               # another process's write transaction is waited for this long
 FLUSH_AT = 1000                      # repositories with pending changes that make a write
+FLUSH_BYTES = 32_000_000             # or this many bytes of pending file texts (about)
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, repo TEXT NOT NULL, "
            "record BLOB NOT NULL, PRIMARY KEY (kind, repo))")
@@ -82,6 +83,7 @@ class _Store:
         except sqlite3.Error:
             self.known = set()
         self.pending: dict[tuple[str, str], list[Change]] = {}
+        self.pending_bytes = 0
         # At exit (or when the last MetadataCache of the folder is gone): write what is pending.
         weakref.finalize(self, _close, self.db, self.lock, self.pending, self.known, database)
 
@@ -209,7 +211,7 @@ class MetadataCache:
 
     Writes are behind: `save` and `set_ref` record a change that reads in this process see at once
     (every MetadataCache of the folder shares them), and the changes are written in one transaction
-    when FLUSH_AT repositories are pending, on `flush()`, and at exit (or when the last
+    when FLUSH_AT repositories or FLUSH_BYTES of texts are pending, on `flush()`, and at exit (or when the last
     MetadataCache of the folder is gone). Each database call releases Python's GIL, and in a gate
     of many worker threads each release cost two or three thread switches: five calls a model were
     a fifth of a cold gate's CPU (benchmarks/cpu_bench.py). A process killed before it flushes
@@ -262,11 +264,12 @@ class MetadataCache:
             data = _parse(redact_bytes(_dump(data)))
         return data
 
-    def _update(self, key: tuple[str, str], change: Change) -> None:
+    def _update(self, key: tuple[str, str], change: Change, size: int = 0) -> None:
         store = self._store
         with store.lock:
             store.pending.setdefault(key, []).append(change)
-            if len(store.pending) < FLUSH_AT:
+            store.pending_bytes += size
+            if len(store.pending) < FLUSH_AT and store.pending_bytes < FLUSH_BYTES:
                 return
         self.flush()
 
@@ -281,6 +284,7 @@ class MetadataCache:
             except sqlite3.Error as exc:
                 _say(f"metadata cache {self.database}: {len(store.pending)} entries not written ({exc})")
                 store.pending.clear()
+            store.pending_bytes = 0
 
     # -- the interface the Hub source uses ---------------------------------------------------
     def resolve(self, repo_id: str, revision: str | None, kind: str = "model") -> str | None:
@@ -326,7 +330,7 @@ class MetadataCache:
             data["commits"][sha] = entry
             data["refs"][revision or "main"] = sha
 
-        self._update(key, change)
+        self._update(key, change, 1000 + sum(map(len, entry["texts"].values())) + sum(map(len, entry["raw"].values())))
 
     def set_ref(self, repo_id: str, revision: str | None, sha: str, kind: str = "model") -> None:
         """Record that `revision` (default branch when None) pointed at commit `sha`."""
