@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -11,11 +10,12 @@ from typing import Any, Callable, TypeVar
 
 from scanner.evidence import thaw
 from scanner.formats.interface import Format
-from scanner.result import LicenseRef, LicenseUse, LineageGraph, Location, MofComponent, Obligation, Openness, Report, \
-    Result, SmokeOutcome
+from scanner.result import Classification, LicenseRef, LicenseUse, Licenses, LineageGraph, Location, MofComponent, \
+    Obligation, Openness, Report, Result, SmokeOutcome
 
 
 K = TypeVar("K")
+MEMO_SIZE = 8192          # built sections kept per kind (a fleet repeats far fewer)
 
 
 class Shared(dict):  # type: ignore[type-arg]
@@ -26,17 +26,33 @@ class Shared(dict):  # type: ignore[type-arg]
     __slots__ = ()
 
 
-def shared(build: Callable[[K], dict[str, Any]]) -> Callable[[K], dict[str, Any]]:
-    """`build`, memoised by its (frozen, hashable) argument; an unhashable one is built each time.
-    Equal arguments must write equal JSON: the fields built from are strings, None, booleans and
-    floats (a confidence is always a float, so no 1 meets a 1.0)."""
-    cached = functools.lru_cache(maxsize=8192)(lambda obj: Shared(build(obj)))
+class SharedList(list):  # type: ignore[type-arg]
+    """A list that several results share (a model's obligations), as `Shared` is a dict."""
 
-    def get(obj: K) -> dict[str, Any]:
+    __slots__ = ()
+
+
+def shared(build: Callable[[K], Any], key: Callable[[K], Any] | None = None) -> Callable[[K], Any]:
+    """`build`, memoised by `key(argument)` (by default the frozen, hashable argument itself); an
+    unhashable key is built each time. A dict built is returned as a `Shared`, a list as a
+    `SharedList`. Equal keys must write equal JSON: the fields built from are strings, None, booleans
+    and floats (a confidence is always a float, so no 1 meets a 1.0), and a key holds every field
+    the build reads, in the order it writes them."""
+    memo: dict[Any, Any] = {}
+
+    def get(obj: K) -> Any:
         try:
-            return cached(obj)
+            k = obj if key is None else key(obj)
+            hit = memo.get(k)
         except TypeError:                   # a field that cannot be hashed (a plain dict)
             return build(obj)
+        if hit is None:
+            built = build(obj)
+            hit = Shared(built) if isinstance(built, dict) else SharedList(built)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[k] = hit
+        return hit
     return get
 
 
@@ -67,27 +83,43 @@ _obligation_shared = shared(_obligation)
 _component_shared = shared(_component)
 
 
+def _licenses(ls: Licenses) -> dict[str, Any]:
+    return {"declared": [_license_shared(u) for u in ls.declared],
+            "detected": [_license_shared(u) for u in ls.detected],
+            "effective": [_license_shared(u) for u in ls.effective]}
+
+
+def _classification(c: Classification) -> dict[str, Any]:
+    return {"openness": c.openness, "license_freedom": c.license_freedom, "label": c.label,
+            "evidence": list(c.evidence), "modalities": list(c.modalities)}
+
+
+def _obligations(obligations: tuple[Obligation, ...]) -> list[Any]:
+    return [_obligation_shared(o) for o in obligations]
+
+
+# Whole sections too: a fleet's models mostly share their licenses, obligations and openness.
+_licenses_shared = shared(_licenses)
+_classification_shared = shared(_classification)
+_obligations_shared = shared(_obligations)
+
+
 def result_dict(r: Result) -> dict[str, Any]:
     return {
         "target": r.target, "repo_id": r.repo_id, "revision": r.revision, "sha": r.sha, "source": r.source,
         "verdict": r.verdict, "reasons": list(r.reasons),
-        "licenses": {"declared": [_license_shared(u) for u in r.licenses.declared],
-                     "detected": [_license_shared(u) for u in r.licenses.detected],
-                     "effective": [_license_shared(u) for u in r.licenses.effective]},
-        "classification": {"openness": r.classification.openness,
-                           "license_freedom": r.classification.license_freedom,
-                           "label": r.classification.label, "evidence": list(r.classification.evidence),
-                           "modalities": list(r.classification.modalities)},
+        "licenses": _licenses_shared(r.licenses),
+        "classification": _classification_shared(r.classification),
         "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "evidence": thaw(dict(f.evidence)),
                       "effect": f.effect} for f in r.findings],
-        "obligations": [_obligation_shared(o) for o in r.obligations],
+        "obligations": _obligations_shared(tuple(r.obligations)),
         "files": [{"path": f.path, "status": f.status, "size": f.size, "sha256": f.sha256,
                    "matches": [thaw(dict(m)) for m in f.matches]} for f in r.files],
         "lineage": lineage_dict(r.lineage) if r.lineage else None,
         "locations": [location_dict(loc) for loc in r.locations],
         "smoke": smoke_dict(r.smoke) if r.smoke else None,
         "provenance": thaw(r.provenance) if r.provenance else None,
-        "openness": _openness(r.openness),
+        "openness": _openness_shared(r.openness) if r.openness is not None else None,
     }
 
 
@@ -143,13 +175,20 @@ def smoke_dict(s: SmokeOutcome) -> dict[str, Any]:
     return out
 
 
-def _openness(o: Openness | None) -> dict[str, Any] | None:
-    if o is None:
-        return None
+def _openness(o: Openness) -> dict[str, Any]:
     return {"mof_class": o.mof_class, "mof_class_if_claims_hold": o.mof_class_if_claims_hold,
             "next_class": o.next_class, "missing_for_next": list(o.missing_for_next),
             "components": [_component_shared(c) for c in o.components],
             "osaid": dict(o.osaid), "osaid_reasons": list(o.osaid_reasons)}
+
+
+def _openness_key(o: Openness) -> tuple[Any, ...]:
+    # every field _openness reads, in its order (osaid is a mapping: its items, in order)
+    return (o.mof_class, o.mof_class_if_claims_hold, o.next_class, o.missing_for_next, o.components,
+            tuple(o.osaid.items()), o.osaid_reasons)
+
+
+_openness_shared = shared(_openness, _openness_key)
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -181,11 +220,11 @@ def dumps_indented(data: Any) -> str:
     about 2.4 times faster: with an indent the standard library encodes in Python through nested
     generators, and a gate's report is some 12 KB per model. Plain dicts with string keys, lists,
     tuples, strings, ints, finite floats, booleans and None are written here (strings by json's
-    own C escaper); anything else hands the whole document to json.dumps. A `Shared` dict met again
-    at the same indent is copied from the text written the first time."""
+    own C escaper); anything else hands the whole document to json.dumps. A `Shared` dict or
+    `SharedList` met again at the same indent is copied from the text written the first time."""
     out: list[str] = []
     app = out.append
-    memo: dict[tuple[int, str], str] = {}     # (id of a Shared dict, indent) -> its text
+    memo: dict[tuple[int, str], str] = {}     # (id of a Shared dict or list, indent) -> its text
 
     def enc(o: Any, ind: str) -> None:
         t = type(o)
@@ -230,10 +269,17 @@ def dumps_indented(data: Any) -> str:
                 text = memo[key] = "".join(out[start:])
                 del out[start:]
                 app(text)
-        elif t is list or t is tuple:
+        elif t is list or t is tuple or t is SharedList:
             if not o:
                 app("[]")
                 return
+            if t is SharedList:
+                key = (id(o), ind)
+                text = memo.get(key)
+                if text is not None:
+                    app(text)
+                    return
+                start = len(out)
             inner = ind + "  "
             sep = ",\n" + inner
             app("[\n" + inner)
@@ -244,6 +290,10 @@ def dumps_indented(data: Any) -> str:
                 first = False
                 enc(v, inner)
             app("\n" + ind + "]")
+            if t is SharedList:
+                text = memo[key] = "".join(out[start:])
+                del out[start:]
+                app(text)
         else:
             raise _Unusual
 
