@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from scanner.evidence import FileEvidence
 from scanner.sources.files import file_evidence
 from scanner.sources.metacache import MAX_COMMITS, MetadataCache
@@ -294,3 +296,26 @@ def test_pending_texts_past_flush_bytes_are_written(tmp_path, monkeypatch):
     cache.save("org/big", None, INFO, files(b"MIT License\n" + b"x" * 60_000))
     with sqlite3.connect(cache.database) as db:
         assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 2
+
+
+def test_a_database_that_cannot_be_opened_is_unavailable_not_moved_aside(tmp_path, monkeypatch):
+    # Locked, read-only or unopenable (sqlite3.OperationalError): the run goes without the cache and
+    # the database is left as it is; only a file that is not a database is moved aside.
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/m", None, INFO, files())
+    cache.flush()
+    del cache
+    import gc
+    gc.collect()
+    before = (tmp_path / "c" / "metadata.sqlite3").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    with pytest.raises(OSError, match="readonly"):
+        MetadataCache(tmp_path / "c")
+    monkeypatch.undo()
+    assert (tmp_path / "c" / "metadata.sqlite3").read_bytes() == before
+    assert not (tmp_path / "c" / "metadata.sqlite3.damaged").exists()
+    assert MetadataCache(tmp_path / "c").load("org/m", "org/m", None).sha == SHA

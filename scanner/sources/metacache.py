@@ -123,9 +123,10 @@ def _connect(database: Path) -> sqlite3.Connection:
             # a link or a folder in its place is not followed: the cache is not written through it
             raise sqlite3.DatabaseError("not a regular file")
         return open_db()
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise OSError(f"{database}: {exc}") from None
+    except sqlite3.OperationalError as exc:
+        # locked, read-only, unopenable: the cache is unavailable to this run; nothing is moved
+        raise OSError(f"{database}: {exc}") from None
+    except sqlite3.DatabaseError:
         damaged = database.with_name(DATABASE + ".damaged")
         try:                               # not a database (or a damaged one): start a new one
             if os.path.isdir(damaged) and not os.path.islink(damaged):
