@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -164,7 +165,28 @@ def assess(ev: Evidence, card: Mapping[str, Any] | None, body: str, effective: I
     for did in _eval_datasets(card):
         add("evaluation-data", "claimed", f"dataset {did} (model-index)", None)
 
-    comps = tuple(_component(c, found.get(c["id"], []), kb) for c in _data()["components"])
+    key = tuple((cid, tuple(hits)) for cid, hits in found.items())
+    memo = _CONCLUSIONS.get(kb)
+    if memo is None:
+        memo = _CONCLUSIONS[kb] = {}
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) >= 4096:
+            memo.clear()
+        hit = memo[key] = _conclude(key, kb)
+    return hit
+
+
+# knowledge base -> what was found -> the assessment (a fleet's models mostly find the same things)
+_CONCLUSIONS: weakref.WeakKeyDictionary[KnowledgeBase, dict[Any, Openness]] = weakref.WeakKeyDictionary()
+
+
+def _conclude(found: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...],
+              kb: KnowledgeBase) -> Openness:
+    """The assessment from what was found, per component: a pure function of it and the knowledge
+    base (the Openness is frozen; its osaid mapping is never changed)."""
+    by_id = dict(found)
+    comps = tuple(_component(c, list(by_id.get(c["id"], ())), kb) for c in _data()["components"])
     verified = _reached(comps, claims=False)
     claimed = _reached(comps, claims=True)
     nxt = None if verified == "I" else CLASSES[CLASSES.index(verified) + 1] if verified != "none" else "III"

@@ -200,3 +200,28 @@ def test_a_missing_component_is_one_shared_object():
     a = _missing("training-code", "Training code", "II", "code", False)
     assert a is _missing("training-code", "Training code", "II", "code", False)
     assert a.status == "missing" and a.reason == "not found in the repository or the card"
+
+
+def test_an_assessment_worked_out_once_is_what_each_model_alone_gets(kb):
+    # assess() concludes from what it found, per component, once for each distinct finding set:
+    # every variant gives what a cold assessment gives, and equal findings give one shared object.
+    from scanner.openness_mof import _CONCLUSIONS
+
+    body = OLMO_CARD.split("---", 2)[2]
+    variants = [(olmo_evidence(extra), lic, card)
+                for extra in ((), ("olmo2-technical-report.pdf",), ("train.py", "modeling_olmo.py"))
+                for lic in ((APACHE,), (), (APACHE, ODC_BY))
+                for card in ({}, {"model-index": MODEL_INDEX})]
+
+    def fields(o):
+        return [getattr(o, f.name) for f in dataclasses.fields(o)]
+
+    cold = []
+    for ev, lic, card in variants:
+        _CONCLUSIONS.clear()
+        cold.append(fields(assess(ev, card, body, lic, (), kb)))
+    warm = [assess(ev, card, body, lic, (), kb) for ev, lic, card in variants]
+    assert [fields(o) for o in warm] == cold
+    assert len({tuple(map(repr, c)) for c in cold}) > 6              # the variants do differ
+    renamed = dataclasses.replace(variants[0][0], repo_id="someone/else", target="someone/else")
+    assert assess(renamed, {}, body, (APACHE,), (), kb) is warm[0]
