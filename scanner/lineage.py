@@ -296,7 +296,7 @@ class _FamilyRule:
         # None where the rule has no such patterns: most have no exclusions and nothing they yield to
         self.exclude = _AnyOf(fam.get("exclude")) or None
         self.name = _AnyOf(fam.get("name")) or None
-        self.tags = tuple(str(t) for t in fam.get("tags") or ())
+        self.tags = tuple((str(t), str(t).lower()) for t in fam.get("tags") or ())   # (as written, lower)
         self.yields = _AnyOf(fam.get("tag_yields_to")) or None
         self.model_types = tuple(fam.get("model_types") or ())
         self.prose = tuple(fam.get("prose") or ())
@@ -350,7 +350,8 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
     found: list[tuple[Mapping[str, Any], list[str]]] = []
     groups: set[str] = set()
     rules = _compiled(kb)
-    tag_hits = [(t, rules.named_by_tag(t)) for t in sorted(tags)]
+    tag_hits = [(t, hits) for t in sorted(tags) if (hits := rules.named_by_tag(t))]
+    named = frozenset().union(*(hits for _, hits in tag_hits))      # rules some tag names
     for i, rule in enumerate(rules.rules):
         group = rule.group
         if group in groups or rule.exclude is not None and rule.exclude.search(name) \
@@ -360,10 +361,13 @@ def infer_families(ev: Evidence, card: Mapping[str, Any], body: str, name_only: 
         by_name = rule.name is not None and rule.name.search(name)
         if by_name:
             evidence.append(f"repository name '{name}'")
-        tag = next((t for t in rule.tags if t.lower() in tags), None) or next(
-            (t for t, hits in tag_hits if i in hits), None)
-        yields = rule.yields is not None and (rule.yields.search(name) or rule.yields.search(model_type))
-        if tag and not (yields and not by_name):
+        tag = next((t for t, low in rule.tags if low in tags), None) if rule.tags and tags else None
+        if tag is None and i in named:
+            tag = next(t for t, hits in tag_hits if i in hits)
+        if tag and not (by_name or rule.yields is None) \
+                and (rule.yields.search(name) or rule.yields.search(model_type)):
+            tag = None                      # a tag alone yields to a name or architecture of another base
+        if tag:
             evidence.append(f"tag '{tag}'")
         arch = bool(model_type) and model_type in rule.model_types
         for p in rule.prose:
