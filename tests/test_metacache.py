@@ -319,3 +319,23 @@ def test_a_database_that_cannot_be_opened_is_unavailable_not_moved_aside(tmp_pat
     assert (tmp_path / "c" / "metadata.sqlite3").read_bytes() == before
     assert not (tmp_path / "c" / "metadata.sqlite3.damaged").exists()
     assert MetadataCache(tmp_path / "c").load("org/m", "org/m", None).sha == SHA
+
+
+def test_a_forked_child_that_exits_does_not_write_its_parents_pending_changes(tmp_path):
+    import os
+
+    import scanner.sources.metacache as mc
+
+    cache = MetadataCache(tmp_path / "c")
+    cache.save("org/m", None, INFO, files())
+    s = cache._store
+    pid = os.fork()
+    if pid == 0:              # the child: what its exit would run (only that: no other finalizer)
+        try:
+            mc._close(s.db, s.lock, s.pending, s.known, s.database, s.pid)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    with sqlite3.connect(cache.database) as db:
+        assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+    assert list(rows(cache)) == [("model", "org/m")]          # the parent's flush still writes it

@@ -84,8 +84,9 @@ class _Store:
             self.known = set()
         self.pending: dict[tuple[str, str], list[Change]] = {}
         self.pending_bytes = 0
+        self.pid = os.getpid()
         # At exit (or when the last MetadataCache of the folder is gone): write what is pending.
-        weakref.finalize(self, _close, self.db, self.lock, self.pending, self.known, database)
+        weakref.finalize(self, _close, self.db, self.lock, self.pending, self.known, database, self.pid)
 
 
 Change = Callable[[dict[str, Any]], "bool | None"]
@@ -173,9 +174,11 @@ def _flush(db: sqlite3.Connection, pending: dict[tuple[str, str], list[Change]],
 
 
 def _close(db: sqlite3.Connection, lock: threading.Lock, pending: dict[tuple[str, str], list[Change]],
-           known: set[tuple[str, str]], database: Path) -> None:
+           known: set[tuple[str, str]], database: Path, pid: int) -> None:
     import sqlite3
 
+    if os.getpid() != pid:
+        return          # a forked child leaving: the connection and the pending writes are its parent's
     with lock:
         try:
             _flush(db, pending, known)
