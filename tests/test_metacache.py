@@ -339,3 +339,13 @@ def test_a_forked_child_that_exits_does_not_write_its_parents_pending_changes(tm
     with sqlite3.connect(cache.database) as db:
         assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 0
     assert list(rows(cache)) == [("model", "org/m")]          # the parent's flush still writes it
+
+
+def test_a_python_without_sqlite3_scans_without_the_cache(tmp_path, monkeypatch):
+    from scanner.sources.hub import HubSource
+
+    monkeypatch.setitem(sys.modules, "sqlite3", None)            # `import sqlite3` raises ImportError
+    with pytest.raises(OSError, match="no sqlite3"):
+        MetadataCache(tmp_path / "c")
+    src = HubSource(cache_dir=tmp_path / "c2", token=False, endpoint="http://127.0.0.1:9")
+    assert src.cache is None and "no sqlite3" in (src.cache_problem or "")

@@ -234,7 +234,10 @@ class MetadataCache:
             raise OSError(f"{marker}: not a metadata cache ({exc})") from None
         if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") not in (2, VERSION):
             raise OSError(f"{marker}: unsupported metadata cache format")
-        self._store = _store(self.database)
+        try:
+            self._store = _store(self.database)
+        except ImportError as exc:            # a Python built without sqlite3: scans go without the cache
+            raise OSError(f"this Python has no sqlite3 module ({exc})") from None
         if info.get("version") != VERSION:
             # The files of version 2 are left where they are, unread: each is one request again.
             write_atomic(marker, _dump({"format": FORMAT, "version": VERSION}))
