@@ -228,6 +228,7 @@ def dumps_indented(data: Any) -> str:
 
     def enc(o: Any, ind: str) -> None:
         t = type(o)
+        key = None
         if t is str:
             app(encode_basestring(o))
         elif o is None:
@@ -240,62 +241,47 @@ def dumps_indented(data: Any) -> str:
             app(int.__repr__(o))
         elif t is float and math.isfinite(o):
             app(float.__repr__(o))
-        elif t is dict or t is Shared:
-            if not o:
-                app("{}")
-                return
-            if t is Shared:
-                key = (id(o), ind)        # every dict of the document is alive: ids are unique
-                text = memo.get(key)
-                if text is not None:
-                    app(text)
-                    return
-                start = len(out)
-            inner = ind + "  "
-            sep = ",\n" + inner
-            app("{\n" + inner)
-            first = True
-            for k, v in o.items():
-                if type(k) is not str:
-                    raise _Unusual
-                if not first:
-                    app(sep)
-                first = False
-                app(encode_basestring(k))
-                app(": ")
-                enc(v, inner)
-            app("\n" + ind + "}")
-            if t is Shared:
-                text = memo[key] = "".join(out[start:])
-                del out[start:]
-                app(text)
-        elif t is list or t is tuple or t is SharedList:
-            if not o:
-                app("[]")
-                return
-            if t is SharedList:
-                key = (id(o), ind)
-                text = memo.get(key)
-                if text is not None:
-                    app(text)
-                    return
-                start = len(out)
-            inner = ind + "  "
-            sep = ",\n" + inner
-            app("[\n" + inner)
-            first = True
-            for v in o:
-                if not first:
-                    app(sep)
-                first = False
-                enc(v, inner)
-            app("\n" + ind + "]")
-            if t is SharedList:
-                text = memo[key] = "".join(out[start:])
-                del out[start:]
-                app(text)
+        elif not o and (t is dict or t is Shared):
+            app("{}")
+        elif not o and (t is list or t is tuple or t is SharedList):
+            app("[]")
         else:
-            raise _Unusual
+            if t is Shared or t is SharedList:
+                key = (id(o), ind)        # every container of the document is alive: ids are unique
+                text = memo.get(key)
+                if text is not None:
+                    app(text)
+                    return
+                start = len(out)
+            inner = ind + "  "
+            sep = ",\n" + inner
+            first = True
+            if t is dict or t is Shared:
+                app("{\n" + inner)
+                for k, v in o.items():
+                    if type(k) is not str:
+                        raise _Unusual
+                    if not first:
+                        app(sep)
+                    first = False
+                    app(encode_basestring(k))
+                    app(": ")
+                    enc(v, inner)
+                app("\n" + ind + "}")
+            elif t is list or t is tuple or t is SharedList:
+                app("[\n" + inner)
+                for v in o:
+                    if not first:
+                        app(sep)
+                    first = False
+                    enc(v, inner)
+                app("\n" + ind + "]")
+            else:
+                raise _Unusual
+            if key is not None:
+                text = memo[key] = "".join(out[start:])
+                del out[start:]
+                app(text)
 
     try:
         enc(data, "")

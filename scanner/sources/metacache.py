@@ -175,18 +175,25 @@ def _flush(db: sqlite3.Connection, pending: dict[tuple[str, str], list[Change]],
 
 def _close(db: sqlite3.Connection, lock: threading.Lock, pending: dict[tuple[str, str], list[Change]],
            known: set[tuple[str, str]], database: Path, pid: int) -> None:
-    import sqlite3
-
     if os.getpid() != pid:
         return          # a forked child leaving: the connection and the pending writes are its parent's
     with lock:
         try:
-            _flush(db, pending, known)
-        except sqlite3.Error as exc:
-            _say(f"metadata cache {database}: {len(pending)} entries not written ({exc})")
-            pending.clear()
+            _write_pending(db, pending, known, database)
         finally:
             db.close()
+
+
+def _write_pending(db: sqlite3.Connection, pending: dict[tuple[str, str], list[Change]],
+                   known: set[tuple[str, str]], database: Path) -> None:
+    """_flush, with a failure said on stderr and the pending changes dropped (the caller holds the lock)."""
+    import sqlite3
+
+    try:
+        _flush(db, pending, known)
+    except sqlite3.Error as exc:
+        _say(f"metadata cache {database}: {len(pending)} entries not written ({exc})")
+        pending.clear()
 
 
 def _apply(data: dict[str, Any], changes: list[Change]) -> bool:
@@ -282,15 +289,9 @@ class MetadataCache:
 
     def flush(self) -> None:
         """Write the pending changes now (a line on stderr when they cannot be written)."""
-        import sqlite3
-
         store = self._store
         with store.lock:
-            try:
-                _flush(store.db, store.pending, store.known)
-            except sqlite3.Error as exc:
-                _say(f"metadata cache {self.database}: {len(store.pending)} entries not written ({exc})")
-                store.pending.clear()
+            _write_pending(store.db, store.pending, store.known, store.database)
             store.pending_bytes = 0
 
     # -- the interface the Hub source uses ---------------------------------------------------
